@@ -1,0 +1,37 @@
+# Helpers for seqrec's own executables (tests, examples, benchmarks); not installed.
+include_guard(GLOBAL)
+
+# Warnings, -march and sanitizers for code seqrec compiles itself.
+function(seqrec_target_defaults target)
+  target_link_libraries(${target} PRIVATE seqrec::seqrec)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang" AND NOT SEQREC_KOKKOS_HAS_CUDA)
+    target_compile_options(${target} PRIVATE -Wall -Wextra)
+  endif()
+  if(SEQREC_MARCH)
+    target_compile_options(${target} PRIVATE -march=${SEQREC_MARCH})
+  endif()
+  if(SEQREC_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=${SEQREC_SANITIZE} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=${SEQREC_SANITIZE})
+  endif()
+endfunction()
+
+# Environment every test and example runs with: pinned OpenMP threads (Kokkos warns otherwise).
+set(SEQREC_TEST_ENVIRONMENT "OMP_PROC_BIND=spread;OMP_PLACES=threads;OMP_NUM_THREADS=2")
+
+# seqrec_add_header_checks(): one translation unit per public header that includes only that header
+# (twice, to check its include guard), compiled as part of `all`.
+function(seqrec_add_header_checks)
+  file(GLOB_RECURSE headers RELATIVE ${PROJECT_SOURCE_DIR}/include CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/include/seqrec/*.hpp)
+  set(sources)
+  foreach(h IN LISTS headers)
+    string(MAKE_C_IDENTIFIER ${h} id)
+    set(src ${CMAKE_BINARY_DIR}/header_checks/${id}.cpp)
+    file(CONFIGURE OUTPUT ${src} CONTENT "#include <${h}>\n#include <${h}>\n")
+    list(APPEND sources ${src})
+  endforeach()
+  add_library(seqrec_header_checks OBJECT ${sources})
+  seqrec_target_defaults(seqrec_header_checks)
+endfunction()

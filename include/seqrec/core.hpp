@@ -1,0 +1,10 @@
+// Everything in seqrec/core: concepts, errors, views, math, random numbers, parameters, linear algebra.
+#pragma once
+
+#include <seqrec/core/concepts.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/math.hpp>
+#include <seqrec/core/parameter.hpp>
+#include <seqrec/core/random.hpp>
+#include <seqrec/core/view.hpp>
+#include <seqrec/version.hpp>

@@ -1,0 +1,4 @@
+// seqrec umbrella header.
+#pragma once
+
+#include <seqrec/core.hpp>

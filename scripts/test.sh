@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite:
+#   1. build/        Serial+OpenMP, float and double: ctest
+#   2. build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer: ctest
+#   3. build-cuda/   the same tests and headers compiled and linked with nvcc against the CUDA Kokkos
+#                    (compile-only here; scripts/gpu.sh runs them where a GPU is lent)
+# Skip steps with SEQREC_SKIP_ASAN=1 or SEQREC_SKIP_CUDA=1.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+t_all=$SECONDS
+
+t0=$SECONDS
+"$SEQREC_ROOT/scripts/build.sh"
+(cd "$SEQREC_ROOT/build" && ctest --output-on-failure -j "$JOBS")
+echo "[test] build/: built and tested in $((SECONDS - t0)) s"
+
+if [ "${SEQREC_SKIP_ASAN:-0}" != 1 ]; then
+  t0=$SECONDS
+  configure_build "$SEQREC_ROOT/build-asan" -DKokkos_ROOT="$SEQREC_KOKKOS_OMP" -DCMAKE_CXX_COMPILER=g++ \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEQREC_SANITIZE=address,undefined -DSEQREC_BUILD_EXAMPLES=OFF \
+    -DSEQREC_BUILD_BENCHMARKS=OFF -DSEQREC_HEADER_CHECKS=OFF
+  # LeakSanitizer: OpenMP runtime keeps its thread pool alive at exit; that is not ours to free.
+  (cd "$SEQREC_ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$JOBS" -E install_consumer)
+  echo "[test] build-asan/: sanitizer build tested in $((SECONDS - t0)) s"
+fi
+
+if [ "${SEQREC_SKIP_CUDA:-0}" != 1 ] && [ -n "${SEQREC_KOKKOS_CUDA:-}" ]; then
+  t0=$SECONDS
+  configure_build "$SEQREC_ROOT/build-cuda" -DKokkos_ROOT="$SEQREC_KOKKOS_CUDA" \
+    -DCMAKE_CXX_COMPILER="$SEQREC_KOKKOS_CUDA/bin/nvcc_wrapper" -DSEQREC_MARCH=x86-64-v3
+  echo "[test] build-cuda/: CUDA compile-only target built in $((SECONDS - t0)) s (not run: no GPU here)"
+fi
+echo "[test] all done in $((SECONDS - t_all)) s"
