@@ -16,7 +16,7 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 # ---------------------------------------------------------------------------------------------- Debian
 PACKAGES=(cmake ninja-build g++ make pkg-config ca-certificates xz-utils
           libxtensor-dev libxsimd-dev libboost-graph-dev catch2 libopenblas-dev libopenmpi-dev openmpi-bin
-          nlohmann-json3-dev libcli11-dev libfmt-dev clang-format python3)
+          nlohmann-json3-dev libcli11-dev libfmt-dev clang-format clang libclang-rt-14-dev python3)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
