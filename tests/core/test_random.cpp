@@ -29,9 +29,9 @@ TEMPLATE_TEST_CASE("fill_uniform is reproducible from the seed and in range", "[
     sq += double(ha(i)) * ha(i);
   }
   const double mean = sum / n, var = sq / n - mean * mean;
-  CHECK(mean == Approx(1.0).margin(0.05));        // U(-1,3): mean 1, variance 16/12
+  CHECK(mean == Approx(1.0).margin(0.05));  // U(-1,3): mean 1, variance 16/12
   CHECK(var == Approx(16.0 / 12.0).margin(0.05));
-  CHECK(differ > n - 10);                          // another seed, another sequence
+  CHECK(differ > n - 10);  // another seed, another sequence
 }
 
 TEMPLATE_TEST_CASE("the same seed draws the same numbers on every backend", "[core][random]", SEQREC_TEST_BACKENDS) {

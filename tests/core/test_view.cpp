@@ -49,8 +49,8 @@ TEMPLATE_TEST_CASE("math wrappers run in kernels and are stable at the extremes"
     const double logsig = xs[i] >= 0 ? -std::log1p(std::exp(-xs[i])) : xs[i] - std::log1p(std::exp(xs[i]));
     CHECK(h(i, 0) == Approx(sig).margin(1e-7));
     CHECK(h(i, 1) == Approx(logsig).epsilon(1e-6));
-    CHECK(h(i, 2) == Approx(-(-xs[i] >= 0 ? -std::log1p(std::exp(xs[i])) : -xs[i] - std::log1p(std::exp(-xs[i]))))
-                         .epsilon(1e-6));
+    CHECK(h(i, 2) ==
+          Approx(-(-xs[i] >= 0 ? -std::log1p(std::exp(xs[i])) : -xs[i] - std::log1p(std::exp(-xs[i])))).epsilon(1e-6));
     CHECK(h(i, 3) == T(1));
   }
 }

@@ -23,7 +23,7 @@ template <class V>
 concept KokkosView = Kokkos::is_view<V>::value;
 
 template <class V, unsigned R>
-concept ViewOfRank = KokkosView<V> && (V::rank == R);
+concept ViewOfRank = KokkosView<V> &&(V::rank == R);
 
 // True when host code may dereference memory of the space's memory space directly.
 template <class Space>
@@ -36,13 +36,24 @@ concept Component = requires {
   typename C::scalar_type;
   typename C::execution_space;
   typename C::memory_space;
-} && Scalar<typename C::scalar_type> && ExecutionSpace<typename C::execution_space>;
+}
+&&Scalar<typename C::scalar_type>&& ExecutionSpace<typename C::execution_space>;
 
 namespace detail {
-template <class C> concept has_scalar_type = requires { typename C::scalar_type; };
-template <class C> concept has_execution_space = requires { typename C::execution_space; };
-template <class C> concept has_memory_space = requires { typename C::memory_space; };
-template <class T> struct always_false : std::false_type {};
+template <class C>
+concept has_scalar_type = requires {
+  typename C::scalar_type;
+};
+template <class C>
+concept has_execution_space = requires {
+  typename C::execution_space;
+};
+template <class C>
+concept has_memory_space = requires {
+  typename C::memory_space;
+};
+template <class T>
+struct always_false : std::false_type {};
 }  // namespace detail
 
 // static_assert helpers. Call them at the top of a class template that takes the checked parameter:

@@ -27,13 +27,20 @@ enum class Errc {
 
 inline constexpr std::string_view to_string(Errc e) {
   switch (e) {
-    case Errc::invalid_argument: return "invalid argument";
-    case Errc::shape_mismatch: return "shape mismatch";
-    case Errc::out_of_range: return "out of range";
-    case Errc::parse: return "parse error";
-    case Errc::numeric: return "numeric error";
-    case Errc::io: return "I/O error";
-    case Errc::unsupported: return "unsupported";
+    case Errc::invalid_argument:
+      return "invalid argument";
+    case Errc::shape_mismatch:
+      return "shape mismatch";
+    case Errc::out_of_range:
+      return "out of range";
+    case Errc::parse:
+      return "parse error";
+    case Errc::numeric:
+      return "numeric error";
+    case Errc::io:
+      return "I/O error";
+    case Errc::unsupported:
+      return "unsupported";
   }
   return "error";
 }
@@ -101,8 +108,8 @@ std::string view_shape_string(const V& v) {
 
 // Throws unless every extent of `view` equals `expected` (rank included).
 template <class V>
-void require_shape(const V& view, std::initializer_list<std::int64_t> expected, std::string_view name,
-                   const char* file, int line) {
+void require_shape(const V& view, std::initializer_list<std::int64_t> expected, std::string_view name, const char* file,
+                   int line) {
   bool ok = expected.size() == V::rank;
   std::size_t r = 0;
   for (auto e : expected) {
@@ -122,41 +129,40 @@ void require_shape(const V& view, std::initializer_list<std::int64_t> expected, 
 // and only evaluated when the check fails.
 #define SEQREC_THROW(code, ...) throw ::seqrec::Error((code), ::seqrec::detail::concat(__VA_ARGS__), __FILE__, __LINE__)
 
-#define SEQREC_REQUIRE_CODE(cond, code, ...)                   \
-  do {                                                         \
-    if (!(cond)) [[unlikely]] SEQREC_THROW((code), __VA_ARGS__); \
+#define SEQREC_REQUIRE_CODE(cond, code, ...) \
+  do {                                       \
+    if (!(cond)) [[unlikely]]                \
+      SEQREC_THROW((code), __VA_ARGS__);     \
   } while (false)
 
 #define SEQREC_REQUIRE(cond, ...) SEQREC_REQUIRE_CODE(cond, ::seqrec::Errc::invalid_argument, __VA_ARGS__)
 
 // "what: expected E, got A" when actual != expected.
-#define SEQREC_REQUIRE_EQ(actual, expected, what)                                                      \
-  do {                                                                                                 \
-    const auto& seqrec_a_ = (actual);                                                                  \
-    const auto& seqrec_e_ = (expected);                                                                \
-    if (!(seqrec_a_ == seqrec_e_)) [[unlikely]]                                                        \
+#define SEQREC_REQUIRE_EQ(actual, expected, what)                                                        \
+  do {                                                                                                   \
+    const auto& seqrec_a_ = (actual);                                                                    \
+    const auto& seqrec_e_ = (expected);                                                                  \
+    if (!(seqrec_a_ == seqrec_e_)) [[unlikely]]                                                          \
       SEQREC_THROW(::seqrec::Errc::shape_mismatch, what, ": expected ", seqrec_e_, ", got ", seqrec_a_); \
   } while (false)
 
 // Id in [0, n): "what <id> out of range [0, n)".
-#define SEQREC_REQUIRE_INDEX(id, n, what)                                                                 \
-  do {                                                                                                    \
-    const auto seqrec_i_ = (id);                                                                          \
-    const auto seqrec_n_ = (n);                                                                           \
-    if (seqrec_i_ < 0 || !(static_cast<std::int64_t>(seqrec_i_) < static_cast<std::int64_t>(seqrec_n_))) \
-      [[unlikely]]                                                                                        \
-      SEQREC_THROW(::seqrec::Errc::out_of_range, what, ' ', seqrec_i_, " out of range [0, ", seqrec_n_, ")"); \
+#define SEQREC_REQUIRE_INDEX(id, n, what)                                                                             \
+  do {                                                                                                                \
+    const auto seqrec_i_ = (id);                                                                                      \
+    const auto seqrec_n_ = (n);                                                                                       \
+    if (seqrec_i_ < 0 || !(static_cast<std::int64_t>(seqrec_i_) < static_cast<std::int64_t>(seqrec_n_))) [[unlikely]] \
+      SEQREC_THROW(::seqrec::Errc::out_of_range, what, ' ', seqrec_i_, " out of range [0, ", seqrec_n_, ")");         \
   } while (false)
 
-#define SEQREC_REQUIRE_SHAPE(view, name, ...) \
-  ::seqrec::require_shape((view), {__VA_ARGS__}, (name), __FILE__, __LINE__)
+#define SEQREC_REQUIRE_SHAPE(view, name, ...) ::seqrec::require_shape((view), {__VA_ARGS__}, (name), __FILE__, __LINE__)
 
 // Device-side checks cost a branch in every kernel, so they exist only under SEQREC_DEBUG.
 #define SEQREC_STRINGIFY_IMPL(x) #x
 #define SEQREC_STRINGIFY(x) SEQREC_STRINGIFY_IMPL(x)
 #ifdef SEQREC_DEBUG
-#define SEQREC_DEVICE_ASSERT(cond, msg)                                                         \
-  do {                                                                                          \
+#define SEQREC_DEVICE_ASSERT(cond, msg)                                                          \
+  do {                                                                                           \
     if (!(cond)) Kokkos::abort("seqrec: " msg " (" __FILE__ ":" SEQREC_STRINGIFY(__LINE__) ")"); \
   } while (false)
 #else

@@ -12,9 +12,11 @@ namespace kmath = ::Kokkos;
 namespace kmath = ::Kokkos::Experimental;
 #endif
 
-#define SEQREC_MATH_UNARY(f) \
-  template <class T>         \
-  KOKKOS_INLINE_FUNCTION T f(T x) { return kmath::f(x); }
+#define SEQREC_MATH_UNARY(f)        \
+  template <class T>                \
+  KOKKOS_INLINE_FUNCTION T f(T x) { \
+    return kmath::f(x);             \
+  }
 SEQREC_MATH_UNARY(exp)
 SEQREC_MATH_UNARY(log)
 SEQREC_MATH_UNARY(log1p)
@@ -28,13 +30,21 @@ SEQREC_MATH_UNARY(sin)
 #undef SEQREC_MATH_UNARY
 
 template <class T>
-KOKKOS_INLINE_FUNCTION T pow(T x, T y) { return kmath::pow(x, y); }
+KOKKOS_INLINE_FUNCTION T pow(T x, T y) {
+  return kmath::pow(x, y);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T fmax(T x, T y) { return kmath::fmax(x, y); }
+KOKKOS_INLINE_FUNCTION T fmax(T x, T y) {
+  return kmath::fmax(x, y);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T fmin(T x, T y) { return kmath::fmin(x, y); }
+KOKKOS_INLINE_FUNCTION T fmin(T x, T y) {
+  return kmath::fmin(x, y);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION bool isfinite(T x) { return kmath::isfinite(x); }
+KOKKOS_INLINE_FUNCTION bool isfinite(T x) {
+  return kmath::isfinite(x);
+}
 
 // sigmoid without overflow for large |x|.
 template <class T>
@@ -52,6 +62,8 @@ KOKKOS_INLINE_FUNCTION T log_sigmoid(T x) {
 
 // softplus(x) = log(1 + e^x).
 template <class T>
-KOKKOS_INLINE_FUNCTION T softplus(T x) { return -log_sigmoid(-x); }
+KOKKOS_INLINE_FUNCTION T softplus(T x) {
+  return -log_sigmoid(-x);
+}
 
 }  // namespace seqrec::math

@@ -32,8 +32,8 @@ class Parameter {
   Parameter() = default;
   Parameter(const Space& space, std::string name, std::vector<index_t> shape)
       : name_(std::move(name)), shape_(std::move(shape)) {
-    SEQREC_REQUIRE(!shape_.empty() && shape_.size() <= max_rank, "parameter '", name_, "': rank must be 1..",
-                   max_rank, ", got ", shape_.size());
+    SEQREC_REQUIRE(!shape_.empty() && shape_.size() <= max_rank, "parameter '", name_, "': rank must be 1..", max_rank,
+                   ", got ", shape_.size());
     index_t n = 1;
     for (auto e : shape_) {
       SEQREC_REQUIRE(e > 0, "parameter '", name_, "': extents must be positive, got ", detail::shape_string(shape_));
@@ -53,25 +53,33 @@ class Parameter {
 
   // Shaped, unmanaged views of the same memory. The parameter must outlive them.
   template <unsigned R>
-  auto view() const { return shaped<R>(value_); }
+  auto view() const {
+    return shaped<R>(value_);
+  }
   template <unsigned R>
-  auto grad_view() const { return shaped<R>(grad_); }
+  auto grad_view() const {
+    return shaped<R>(grad_);
+  }
 
  private:
   template <unsigned R>
   auto shaped(const flat_type& flat) const {
     static_assert(R >= 1 && R <= max_rank, "seqrec::Parameter: rank must be 1..4");
     SEQREC_REQUIRE_EQ(shape_.size(), std::size_t(R), "rank of parameter '" + name_ + "'");
-    using data_type = std::conditional_t<
-        R == 1, T*, std::conditional_t<R == 2, T**, std::conditional_t<R == 3, T***, T****>>>;
+    using data_type =
+        std::conditional_t<R == 1, T*, std::conditional_t<R == 2, T**, std::conditional_t<R == 3, T***, T****>>>;
     using V = Kokkos::View<data_type, Kokkos::LayoutRight, memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
     std::array<std::size_t, 4> e{KOKKOS_INVALID_INDEX, KOKKOS_INVALID_INDEX, KOKKOS_INVALID_INDEX,
                                  KOKKOS_INVALID_INDEX};
     for (unsigned r = 0; r < R; ++r) e[r] = static_cast<std::size_t>(shape_[r]);
-    if constexpr (R == 1) return V(flat.data(), e[0]);
-    else if constexpr (R == 2) return V(flat.data(), e[0], e[1]);
-    else if constexpr (R == 3) return V(flat.data(), e[0], e[1], e[2]);
-    else return V(flat.data(), e[0], e[1], e[2], e[3]);
+    if constexpr (R == 1)
+      return V(flat.data(), e[0]);
+    else if constexpr (R == 2)
+      return V(flat.data(), e[0], e[1]);
+    else if constexpr (R == 3)
+      return V(flat.data(), e[0], e[1], e[2]);
+    else
+      return V(flat.data(), e[0], e[1], e[2], e[3]);
   }
 
   std::string name_;
@@ -149,7 +157,7 @@ class ParameterSet {
       index_t first = 0;  // Min's identity is the largest index_t: "none found"
       Kokkos::parallel_reduce(
           "seqrec::ParameterSet::find_non_finite", Kokkos::RangePolicy<Space>(space, 0, v.extent(0)),
-          KOKKOS_LAMBDA(std::int64_t i, index_t& acc) {
+          KOKKOS_LAMBDA(std::int64_t i, index_t & acc) {
             if (!math::isfinite(v(i)) && i < acc) acc = i;
           },
           Kokkos::Min<index_t>(first));

@@ -118,8 +118,8 @@ void fill_normal(const Space& space, const V& v, RandomStream rs, typename V::va
 template <ExecutionSpace Space, class V>
 void fill_xavier_uniform(const Space& space, const V& v, RandomStream rs, index_t fan_in, index_t fan_out) {
   using T = typename V::value_type;
-  SEQREC_REQUIRE(fan_in > 0 && fan_out > 0, "fill_xavier_uniform: fan_in and fan_out must be positive, got ",
-                 fan_in, " and ", fan_out);
+  SEQREC_REQUIRE(fan_in > 0 && fan_out > 0, "fill_xavier_uniform: fan_in and fan_out must be positive, got ", fan_in,
+                 " and ", fan_out);
   const T a = static_cast<T>(std::sqrt(6.0 / static_cast<double>(fan_in + fan_out)));
   fill_uniform(space, v, rs, -a, a);
 }

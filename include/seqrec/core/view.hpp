@@ -30,8 +30,8 @@ using ConstView = typename V::const_type;
 
 // Unmanaged views over memory owned elsewhere (workspaces carved from one buffer).
 template <class T, ExecutionSpace Space>
-using Unmanaged2 = Kokkos::View<T**, Kokkos::LayoutRight, typename Space::memory_space,
-                                Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+using Unmanaged2 =
+    Kokkos::View<T**, Kokkos::LayoutRight, typename Space::memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 namespace detail {
 inline std::string label(std::string name) {

@@ -64,15 +64,15 @@ class IdMap {
 
 // Interactions as parallel arrays (structure of arrays: readers append, sorts permute, kernels copy).
 struct Interactions {
-  std::vector<id_t> user;             // dense, 0-based
-  std::vector<id_t> item;             // dense, 1-based
-  std::vector<float> weight;          // rating / play count / 1 for implicit data
-  std::vector<std::int64_t> time;     // unix seconds, or the line order where the file has no time
+  std::vector<id_t> user;          // dense, 0-based
+  std::vector<id_t> item;          // dense, 1-based
+  std::vector<float> weight;       // rating / play count / 1 for implicit data
+  std::vector<std::int64_t> time;  // unix seconds, or the line order where the file has no time
   IdMap users{0};
   IdMap items{1};
-  bool has_weight = false;            // the file gave weights or ratings
-  bool has_time = false;              // the file gave timestamps (else time is the order in the file)
-  std::string source;                 // where it came from, for messages
+  bool has_weight = false;  // the file gave weights or ratings
+  bool has_time = false;    // the file gave timestamps (else time is the order in the file)
+  std::string source;       // where it came from, for messages
 
   index_t size() const { return static_cast<index_t>(user.size()); }
   index_t num_users() const { return users.size(); }
@@ -123,7 +123,7 @@ struct Sequences {
   std::vector<id_t> items;
   std::vector<float> weights;
   std::vector<std::int64_t> times;
-  index_t num_items = 0;         // item ids are 1..num_items
+  index_t num_items = 0;  // item ids are 1..num_items
 
   index_t num_users() const { return offsets.empty() ? 0 : static_cast<index_t>(offsets.size()) - 1; }
   index_t length(index_t u) const { return offsets[u + 1] - offsets[u]; }
