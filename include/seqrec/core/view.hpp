@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace seqrec {
@@ -34,24 +35,29 @@ using Unmanaged2 =
     Kokkos::View<T**, Kokkos::LayoutRight, typename Space::memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
 namespace detail {
-inline std::string label(std::string name) {
-  if (!name.starts_with("seqrec::")) name.insert(0, "seqrec::");
-  return name;
+inline std::string label(std::string_view name) {
+  // Built by append, not from a by-value std::string: g++ 12 warns falsely (-Wmaybe-uninitialized) there.
+  constexpr std::string_view prefix = "seqrec::";
+  std::string out;
+  out.reserve(prefix.size() + name.size());
+  if (name.substr(0, prefix.size()) != prefix) out.append(prefix);
+  out.append(name);
+  return out;
 }
 }  // namespace detail
 
 // Allocate without initialisation, for buffers the next kernel overwrites. The label gets a "seqrec::"
 // prefix so Kokkos tools attribute memory to seqrec.
 template <class ViewType, ExecutionSpace Space, class... Extents>
-ViewType make_uninitialized(const Space& space, std::string label, Extents... extents) {
-  return ViewType(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, detail::label(std::move(label))),
+ViewType make_uninitialized(const Space& space, std::string_view label, Extents... extents) {
+  return ViewType(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, detail::label(label)),
                   static_cast<std::size_t>(extents)...);
 }
 
 // Allocate and zero on `space` (the zeroing runs on that instance; fence it before reading elsewhere).
 template <class ViewType, ExecutionSpace Space, class... Extents>
-ViewType make_zeros(const Space& space, std::string label, Extents... extents) {
-  return ViewType(Kokkos::view_alloc(space, detail::label(std::move(label))), static_cast<std::size_t>(extents)...);
+ViewType make_zeros(const Space& space, std::string_view label, Extents... extents) {
+  return ViewType(Kokkos::view_alloc(space, detail::label(label)), static_cast<std::size_t>(extents)...);
 }
 
 // A host copy of any view (no copy when it already lives on the host). Fences.

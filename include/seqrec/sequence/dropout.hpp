@@ -1,0 +1,62 @@
+// Inverted dropout whose mask is recomputed from a counter-based stream instead of stored: backward
+// regenerates exactly the forward mask from the same RandomStream, so no mask buffer exists.
+#pragma once
+
+#include <seqrec/core/concepts.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/random.hpp>
+#include <seqrec/core/view.hpp>
+
+#include <Kokkos_Core.hpp>
+
+namespace seqrec::sequence {
+
+template <Scalar T, ExecutionSpace Space>
+class Dropout {
+ public:
+  using scalar_type = T;
+  using execution_space = Space;
+  using memory_space = typename Space::memory_space;
+
+  Dropout() = default;
+  explicit Dropout(T rate) : rate_(rate) {
+    SEQREC_REQUIRE(rate >= T(0) && rate < T(1), "dropout rate must be in [0, 1), got ", rate);
+  }
+  T rate() const { return rate_; }
+
+  // y = x * keep / (1 - rate); y may alias x. Pass the same `rs` to backward.
+  template <class V>
+  void forward(const Space& space, const V& x, const V& y, RandomStream rs) const {
+    apply(space, x, y, rs, "seqrec::Dropout::forward");
+  }
+  // dx = dy * keep / (1 - rate): the same mask.
+  template <class V>
+  void backward(const Space& space, const V& dy, const V& dx, RandomStream rs) const {
+    apply(space, dy, dx, rs, "seqrec::Dropout::backward");
+  }
+
+ private:
+  template <class V>
+  void apply(const Space& space, const V& in, const V& out, RandomStream rs, const char* label) const {
+    SEQREC_REQUIRE_EQ(out.size(), in.size(), "Dropout: number of elements");
+    SEQREC_REQUIRE(in.span_is_contiguous() && out.span_is_contiguous(), "Dropout: views must be contiguous");
+    const T* src = in.data();
+    T* dst = out.data();
+    if (rate_ == T(0)) {
+      if (src != dst)
+        Kokkos::parallel_for(
+            label, Kokkos::RangePolicy<Space>(space, 0, in.size()), KOKKOS_LAMBDA(index_t i) { dst[i] = src[i]; });
+      return;
+    }
+    const T rate = rate_;
+    const T scale = T(1) / (T(1) - rate_);
+    Kokkos::parallel_for(
+        label, Kokkos::RangePolicy<Space>(space, 0, in.size()), KOKKOS_LAMBDA(index_t i) {
+          dst[i] = rs.uniform<T>(static_cast<std::uint64_t>(i)) < rate ? T(0) : src[i] * scale;
+        });
+  }
+
+  T rate_ = T(0);
+};
+
+}  // namespace seqrec::sequence

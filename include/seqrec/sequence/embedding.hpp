@@ -1,0 +1,85 @@
+// Item embedding shared by a sequence model's input and its output scores. Row 0 is the padding item:
+// it reads as zeros and never receives a gradient.
+#pragma once
+
+#include <seqrec/core/concepts.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/parameter.hpp>
+#include <seqrec/core/random.hpp>
+#include <seqrec/core/view.hpp>
+
+#include <Kokkos_Core.hpp>
+#include <Kokkos_ScatterView.hpp>
+
+#include <string>
+
+namespace seqrec::sequence {
+
+template <Scalar T, ExecutionSpace Space>
+class Embedding {
+ public:
+  using scalar_type = T;
+  using execution_space = Space;
+  using memory_space = typename Space::memory_space;
+  using ids_type = Kokkos::View<const id_t**, Kokkos::LayoutRight, memory_space>;
+  using out_type = View3<T, Space>;
+
+  Embedding() = default;
+  // rows: num_items + 1 (row 0 is padding).
+  Embedding(const Space& space, ParameterSet<T, Space>& params, const std::string& name, index_t rows, index_t dim)
+      : param_(params.add(space, name, {rows, dim})) {}
+
+  index_t rows() const { return param_.extent(0); }
+  index_t dim() const { return param_.extent(1); }
+  const Parameter<T, Space>& parameter() const { return param_; }
+  auto table() const { return param_.template view<2>(); }
+  auto grad() const { return param_.template grad_view<2>(); }
+
+  // N(0, stddev) for every row, then zeros in the padding row.
+  void init_normal(const Space& space, RandomStream rs, T stddev) const {
+    fill_normal(space, param_.value(), rs, T(0), stddev);
+    zero_padding(space);
+  }
+  void zero_padding(const Space& space) const {
+    Kokkos::deep_copy(space, Kokkos::subview(table(), 0, Kokkos::ALL), T(0));
+  }
+
+  // out[b][t][:] = scale * table[ids[b][t]][:]   (zeros for padding)
+  void forward(const Space& space, ids_type ids, out_type out, T scale) const {
+    SEQREC_REQUIRE_SHAPE(out, "Embedding::forward out", index_t(ids.extent(0)), index_t(ids.extent(1)), dim());
+    auto tab = table();
+    const index_t rows_ = rows();
+    (void)rows_;
+    Kokkos::parallel_for(
+        "seqrec::Embedding::forward",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<3>>(space, {0, 0, 0}, {ids.extent(0), ids.extent(1), tab.extent(1)}),
+        KOKKOS_LAMBDA(index_t b, index_t t, index_t k) {
+          const id_t id = ids(b, t);
+          SEQREC_DEVICE_ASSERT(id >= 0 && id < rows_, "Embedding::forward: id out of range");
+          out(b, t, k) = id == 0 ? T(0) : scale * tab(id, k);
+        });
+  }
+
+  // grad[ids[b][t]][:] += scale * dout[b][t][:]. Rows repeat within a batch, so contributions are
+  // scatter-added (per-thread copies on host spaces, atomics on GPUs).
+  void backward(const Space& space, ids_type ids, typename out_type::const_type dout, T scale) const {
+    SEQREC_REQUIRE_SHAPE(dout, "Embedding::backward dout", index_t(ids.extent(0)), index_t(ids.extent(1)), dim());
+    auto g = grad();
+    Kokkos::Experimental::ScatterView<T**, Kokkos::LayoutRight, memory_space> scatter(g);
+    Kokkos::parallel_for(
+        "seqrec::Embedding::backward",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {ids.extent(0), ids.extent(1)}),
+        KOKKOS_LAMBDA(index_t b, index_t t) {
+          const id_t id = ids(b, t);
+          if (id == 0) return;
+          auto acc = scatter.access();
+          for (index_t k = 0; k < index_t(dout.extent(2)); ++k) acc(id, k) += scale * dout(b, t, k);
+        });
+    Kokkos::Experimental::contribute(g, scatter);
+  }
+
+ private:
+  Parameter<T, Space> param_;
+};
+
+}  // namespace seqrec::sequence
