@@ -9,6 +9,8 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <type_traits>
+
 namespace seqrec::sequence {
 
 template <Scalar T, ExecutionSpace Space>
@@ -25,21 +27,23 @@ class Dropout {
   T rate() const { return rate_; }
 
   // y = x * keep / (1 - rate); y may alias x. Pass the same `rs` to backward.
-  template <class V>
-  void forward(const Space& space, const V& x, const V& y, RandomStream rs) const {
+  template <class In, class Out>
+  void forward(const Space& space, const In& x, const Out& y, RandomStream rs) const {
     apply(space, x, y, rs, "seqrec::Dropout::forward");
   }
   // dx = dy * keep / (1 - rate): the same mask.
-  template <class V>
-  void backward(const Space& space, const V& dy, const V& dx, RandomStream rs) const {
+  template <class In, class Out>
+  void backward(const Space& space, const In& dy, const Out& dx, RandomStream rs) const {
     apply(space, dy, dx, rs, "seqrec::Dropout::backward");
   }
 
  private:
-  template <class V>
-  void apply(const Space& space, const V& in, const V& out, RandomStream rs, const char* label) const {
+  template <class In, class Out>
+  void apply(const Space& space, const In& in, const Out& out, RandomStream rs, const char* label) const {
     SEQREC_REQUIRE_EQ(out.size(), in.size(), "Dropout: number of elements");
     SEQREC_REQUIRE(in.span_is_contiguous() && out.span_is_contiguous(), "Dropout: views must be contiguous");
+    static_assert(std::is_same_v<typename In::non_const_value_type, T> && std::is_same_v<typename Out::value_type, T>,
+                  "seqrec::Dropout: views must hold the layer's scalar type (and the output must be writable)");
     const T* src = in.data();
     T* dst = out.data();
     if (rate_ == T(0)) {
