@@ -139,3 +139,58 @@ TEMPLATE_TEST_CASE("causal attention gradients match finite differences", "[sequ
     }
   }
 }
+
+#include <seqrec/sequence/self_attention.hpp>
+
+TEMPLATE_TEST_CASE("self-attention block: causal, padding rows zero, gradients match finite differences",
+                   "[sequence][attention][grad]", SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  Space space;
+  const int dim = 4;
+  seqrec::ParameterSet<T, Space> params;
+  seqrec::RandomSource rng(21);
+  seqrec::sequence::SelfAttentionBlock<T, Space> block(space, params, "block0", dim, 2, T(0.25));
+  block.init_xavier(space, rng);
+  for (const auto& p : params)  // non-trivial norms and biases
+    if (p.rank() == 1) seqrec::fill_uniform(space, p.value(), rng.next(), T(0.5), T(1.2));
+  auto ids = window_ids<Space>();
+  auto ws = block.make_workspace(space, B, L);
+  seqrec::View2<T, Space> x("x", B * L, dim), y("y", B * L, dim), r("r", B * L, dim), dx("dx", B * L, dim);
+  seqrec::fill_normal(space, x, rng.next(), T(0), T(1));
+  seqrec::fill_uniform(space, r, rng.next(), T(-1), T(1));
+  const typename seqrec::sequence::SelfAttentionBlock<T, Space>::Streams rs{rng.next(), rng.next(), rng.next()};
+
+  block.forward(space, ids, x, y, ws, true, rs);
+  auto y0 = seqrec::to_host(y);
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < L; ++t)
+      for (int c = 0; c < dim; ++c)
+        if (kIds[b][t] == 0) CHECK(y0(b * L + t, c) == T(0));
+  // Changing the input at window 0, position 4 leaves positions 0..3 of every window unchanged.
+  auto hx = Kokkos::create_mirror_view(x);
+  Kokkos::deep_copy(hx, x);
+  for (int c = 0; c < dim; ++c) hx(0 * L + 4, c) += T(1.5);
+  seqrec::View2<T, Space> x2("x2", B * L, dim), y2("y2", B * L, dim);
+  Kokkos::deep_copy(x2, hx);
+  block.forward(space, ids, x2, y2, ws, true, rs);
+  auto h2 = seqrec::to_host(y2);
+  for (int i = 0; i < 4; ++i)
+    for (int c = 0; c < dim; ++c) CHECK(h2(0 * L + i, c) == y0(0 * L + i, c));
+  CHECK(h2(0 * L + 4, 0) != y0(0 * L + 4, 0));
+
+  if constexpr (std::is_same_v<T, double>) {
+    for (bool train : {false, true}) {
+      INFO("train = " << train);
+      auto loss = [&] {
+        block.forward(space, ids, x, y, ws, train, rs);
+        return seqrec::test::weighted_sum(space, y, r);
+      };
+      loss();
+      params.zero_grad(space);
+      block.backward(space, ids, x, r, dx, ws, train, rs);
+      seqrec::test::check_gradient(space, x, dx, loss, "x", 60);
+      for (const auto& p : params) seqrec::test::check_gradient(space, p.value(), p.grad(), loss, p.name(), 24);
+    }
+  }
+}

@@ -49,7 +49,7 @@ TEMPLATE_TEST_CASE("linear and feed-forward gradients match finite differences",
     };
     loss();
     params.zero_grad(space);
-    ffn.backward(space, x, r, dx, tmp, ws, rs1, rs2);
+    ffn.backward(space, x, r, dx, tmp, ws, true, rs1, rs2);
     seqrec::test::check_gradient(space, x, dx, loss, "x");
     for (const auto& p : params) seqrec::test::check_gradient(space, p.value(), p.grad(), loss, p.name());
 

@@ -71,14 +71,17 @@ class FeedForward {
 
   // dx = dy + d FFN/dx · dy, accumulating parameter gradients. `dscratch` ([rows, dim]) is overwritten.
   void backward(const Space& space, const_rows_type x, const_rows_type dy, rows_type dx, rows_type dscratch,
-                const Workspace& ws, RandomStream rs1, RandomStream rs2) const {
+                const Workspace& ws, bool train, RandomStream rs1, RandomStream rs2) const {
     const index_t rows = x.extent(0);
     auto h = Kokkos::subview(ws.hidden, std::make_pair(index_t(0), rows), Kokkos::ALL);
     auto hd = Kokkos::subview(ws.hidden_dropped, std::make_pair(index_t(0), rows), Kokkos::ALL);
     auto dh = Kokkos::subview(ws.dhidden, std::make_pair(index_t(0), rows), Kokkos::ALL);
-    drop_.backward(space, dy, dscratch, rs2);  // through the output dropout
+    if (train)
+      drop_.backward(space, dy, dscratch, rs2);  // through the output dropout
+    else
+      Kokkos::deep_copy(space, dscratch, dy);
     w2_.backward(space, hd, dscratch, dh);
-    drop_.backward(space, dh, dh, rs1);
+    if (train) drop_.backward(space, dh, dh, rs1);
     Kokkos::parallel_for(
         "seqrec::FeedForward::relu_backward",
         Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {rows, hidden()}),

@@ -56,8 +56,10 @@ class Linear {
     linalg::gemm(space, linalg::Trans::N, linalg::Trans::N, T(1), x, w, has_bias() ? T(1) : T(0), y);
   }
 
-  // W.grad += x^T dy; b.grad += column sums of dy; dx = dy W^T (skipped when dx is empty: first layer).
-  void backward(const Space& space, const_rows_type x, const_rows_type dy, rows_type dx) const {
+  // W.grad += x^T dy; b.grad += column sums of dy; dx = dy W^T, or dx += dy W^T when `accumulate`
+  // (skipped when dx is empty: a first layer needs no input gradient).
+  void backward(const Space& space, const_rows_type x, const_rows_type dy, rows_type dx,
+                bool accumulate = false) const {
     SEQREC_REQUIRE_SHAPE(dy, "Linear::backward dy", index_t(x.extent(0)), out());
     linalg::gemm(space, linalg::Trans::T, linalg::Trans::N, T(1), x, dy, T(1), w_.template grad_view<2>());
     if (has_bias()) {
@@ -72,7 +74,8 @@ class Linear {
     }
     if (dx.data() != nullptr) {
       SEQREC_REQUIRE_SHAPE(dx, "Linear::backward dx", index_t(x.extent(0)), in());
-      linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), dy, w_.template view<2>(), T(0), dx);
+      linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), dy, w_.template view<2>(), accumulate ? T(1) : T(0),
+                   dx);
     }
   }
 
