@@ -65,7 +65,8 @@ class Embedding {
   void backward(const Space& space, ids_type ids, typename out_type::const_type dout, T scale) const {
     SEQREC_REQUIRE_SHAPE(dout, "Embedding::backward dout", index_t(ids.extent(0)), index_t(ids.extent(1)), dim());
     auto g = grad();
-    Kokkos::Experimental::ScatterView<T**, Kokkos::LayoutRight, memory_space> scatter(g);
+    // Templated on the execution space (not the memory space): its duplicates follow that space's threads.
+    Kokkos::Experimental::ScatterView<T**, Kokkos::LayoutRight, Space> scatter(g);
     Kokkos::parallel_for(
         "seqrec::Embedding::backward",
         Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {ids.extent(0), ids.extent(1)}),
@@ -75,7 +76,7 @@ class Embedding {
           auto acc = scatter.access();
           for (index_t k = 0; k < index_t(dout.extent(2)); ++k) acc(id, k) += scale * dout(b, t, k);
         });
-    Kokkos::Experimental::contribute(g, scatter);
+    Kokkos::Experimental::contribute(space, g, scatter);
   }
 
  private:
