@@ -1,0 +1,234 @@
+// SequentialRecommender<Encoder, Head, Loss>: one model, one training step and one scorer for every
+// composition. Swapping SASRec for a GRU or an LSTM is one template argument:
+//
+//   using Sasrec  = seqrec::SequentialRecommender<seqrec::sequence::SelfAttentionEncoder<float, Space>>;
+//   using Gru4Rec = seqrec::SequentialRecommender<
+//       seqrec::sequence::RecurrentEncoder<seqrec::sequence::Gru<float, Space>>>;
+//
+// The item embedding is owned here and shared by the encoder's input and the head's output scores.
+#pragma once
+
+#include <seqrec/core/concepts.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/linalg.hpp>
+#include <seqrec/core/math.hpp>
+#include <seqrec/core/parameter.hpp>
+#include <seqrec/core/random.hpp>
+#include <seqrec/core/view.hpp>
+#include <seqrec/data/batch.hpp>
+#include <seqrec/data/interactions.hpp>
+#include <seqrec/heads/dot_product.hpp>
+#include <seqrec/losses/binary_cross_entropy.hpp>
+#include <seqrec/sequence/embedding.hpp>
+#include <seqrec/train/adam.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace seqrec {
+
+// What a sequence encoder provides (SelfAttentionEncoder, RecurrentEncoder).
+template <class E>
+concept SequenceEncoder = Component<E> &&
+    requires(const E& e, const typename E::execution_space& space, typename E::ids_type ids,
+             const sequence::Embedding<typename E::scalar_type, typename E::execution_space>& items,
+             typename E::rows_type hidden, const typename E::Workspace& ws, RandomStream rs, RandomSource& rng,
+             index_t n) {
+  { e.make_workspace(space, n) } -> std::same_as<typename E::Workspace>;
+  e.forward(space, ids, items, hidden, ws, true, rs);
+  e.backward(space, ids, items, hidden, ws, true, rs);
+  e.init(space, rng);
+  { e.maxlen() } -> std::convertible_to<index_t>;
+  { e.dim() } -> std::convertible_to<index_t>;
+};
+
+template <class E>
+constexpr bool check_sequence_encoder() {
+  check_component<E>();
+  static_assert(SequenceEncoder<E>,
+                "seqrec: a sequence encoder needs make_workspace(space, batch), forward(space, ids, items, hidden, "
+                "workspace, train, stream), backward(same), init(space, rng), maxlen() and dim() "
+                "(see sequence/sasrec_encoder.hpp)");
+  return true;
+}
+
+struct RecommenderConfig {
+  index_t dim = 50;
+  index_t batch = 128;
+  index_t negatives = 1;   // sampled negatives per position
+  double init_stddev = 0;  // item embedding N(0, s); 0: 1/sqrt(dim)
+  train::AdamConfig adam;
+};
+
+template <class Encoder,
+          class Head = heads::DotProduct<typename Encoder::scalar_type, typename Encoder::execution_space>,
+          class Loss = losses::BinaryCrossEntropy<typename Encoder::scalar_type, typename Encoder::execution_space>>
+class SequentialRecommender {
+  static_assert(check_sequence_encoder<Encoder>());
+
+ public:
+  using scalar_type = typename Encoder::scalar_type;
+  using execution_space = typename Encoder::execution_space;
+  using memory_space = typename execution_space::memory_space;
+  using T = scalar_type;
+  using Space = execution_space;
+  using rows_type = View2<T, Space>;
+
+  // Build the encoder with `make(space, params, dim)` so it registers its parameters in this model.
+  template <class MakeEncoder>
+  SequentialRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
+                        MakeEncoder&& make)
+      : config_(config),
+        rng_(seed),
+        items_(space, params_, "items", num_items + 1, config.dim),
+        encoder_(make(space, params_, config.dim)) {
+    SEQREC_REQUIRE(num_items > 0, "SequentialRecommender: there are no items");
+    SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "SequentialRecommender: batch (", config.batch,
+                   ") and negatives (", config.negatives, ") must be positive");
+    const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
+    items_.init_normal(space, rng_.next(), stddev);
+    encoder_.init(space, rng_);
+    optimizer_.emplace(space, params_, config.adam);
+    const index_t rows = config.batch * maxlen();
+    train_ws_ = encoder_.make_workspace(space, config.batch);
+    hidden_ = make_uninitialized<rows_type>(space, "Recommender::hidden", rows, config.dim);
+    dhidden_ = make_uninitialized<rows_type>(space, "Recommender::dhidden", rows, config.dim);
+    cand_ = make_uninitialized<View2<id_t, Space>>(space, "Recommender::candidates", rows, 1 + config.negatives);
+    scores_ = make_uninitialized<rows_type>(space, "Recommender::scores", rows, 1 + config.negatives);
+    dscores_ = make_uninitialized<rows_type>(space, "Recommender::dscores", rows, 1 + config.negatives);
+  }
+
+  index_t maxlen() const { return encoder_.maxlen(); }
+  index_t dim() const { return config_.dim; }
+  index_t num_items() const { return items_.rows() - 1; }
+  const ParameterSet<T, Space>& parameters() const { return params_; }
+  const sequence::Embedding<T, Space>& items() const { return items_; }
+  const Encoder& encoder() const { return encoder_; }
+  train::Adam<T, Space>& optimizer() { return *optimizer_; }
+  RandomSource& random() { return rng_; }
+
+  // One optimisation step on a batch built by data::SequenceBatcher. Throws Errc::numeric naming the first
+  // parameter with a NaN/Inf gradient when the loss is not finite.
+  losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step) {
+    SEQREC_REQUIRE(
+        batch.capacity() == config_.batch && batch.maxlen() == maxlen() && batch.num_negatives() == config_.negatives,
+        "train_step: batch is ", batch.capacity(), "x", batch.maxlen(), "x", batch.num_negatives(),
+        ", the model expects ", config_.batch, "x", maxlen(), "x", config_.negatives);
+    pack_candidates(space, batch);
+    params_.zero_grad(space);
+    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
+    head_.forward(space, hidden_, cand_, scores_, items_);
+    const auto loss = loss_.forward_backward(space, scores_, cand_, dscores_);
+    if (!std::isfinite(loss.value)) {
+      params_.require_finite(space, "training step with a non-finite loss");
+      SEQREC_THROW(Errc::numeric, "the training loss is ", loss.value, " while every parameter is finite");
+    }
+    head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
+    encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
+    optimizer_->step(space);
+    return loss;
+  }
+
+  // Input windows for scoring: windows(u, :) is user u's left-padded last `maxlen` items. Set it before
+  // evaluating (e.g. training items for validation, training + validation items for test).
+  void set_scoring_windows(const Space& space, const data::Sequences& history, index_t eval_batch = 256) {
+    const index_t L = maxlen();
+    View2<id_t, Space> w =
+        make_uninitialized<View2<id_t, Space>>(space, "Recommender::windows", history.num_users(), L);
+    auto h = Kokkos::create_mirror_view(w);
+    for (index_t u = 0; u < history.num_users(); ++u) {
+      const index_t n = history.length(u), take = std::min(n, L);
+      for (index_t t = 0; t < L - take; ++t) h(u, t) = 0;
+      for (index_t t = 0; t < take; ++t) h(u, L - take + t) = history.items[history.offsets[u] + n - take + t];
+    }
+    Kokkos::deep_copy(space, w, h);
+    space.fence();
+    windows_ = w;
+    if (eval_ws_.batch != eval_batch) {
+      eval_ws_ = encoder_.make_workspace(space, eval_batch);
+      eval_ids_ = make_uninitialized<View2<id_t, Space>>(space, "Recommender::eval_ids", eval_batch, L);
+      eval_hidden_ = make_uninitialized<rows_type>(space, "Recommender::eval_hidden", eval_batch * L, dim());
+      eval_last_ = make_uninitialized<rows_type>(space, "Recommender::eval_last", eval_batch, dim());
+    }
+  }
+
+  // Scorer (eval/sampled.hpp): scores(b, j) = h_u . E[candidates(b, j)] with h_u the state after the last
+  // item of users(b)'s scoring window. Inference mode (no dropout).
+  void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
+             View2<T, Space> scores) {
+    SEQREC_REQUIRE(windows_.extent(0) > 0, "score: call set_scoring_windows first");
+    encode_last(space, users);
+    head_.forward(space, eval_last_rows(users.extent(0)), candidates, scores, items_);
+  }
+
+  // Full-ranking scorer: scores(b, i) for every item (column 0 is padding and scores 0).
+  void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
+    SEQREC_REQUIRE(windows_.extent(0) > 0, "score_all: call set_scoring_windows first");
+    SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
+    encode_last(space, users);
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), eval_last_rows(users.extent(0)), items_.table(), T(0),
+                 scores);
+  }
+
+ private:
+  // cand(b*L + t, 0) = target, cand(b*L + t, 1 + j) = j-th negative (0 where the position is padding).
+  void pack_candidates(const Space& space, const data::SequenceBatch<Space>& batch) {
+    auto cand = cand_;
+    auto targets = batch.targets;
+    auto negs = batch.negatives;
+    const index_t L = maxlen(), n = config_.negatives;
+    Kokkos::parallel_for(
+        "seqrec::Recommender::pack_candidates",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {batch.capacity(), L}),
+        KOKKOS_LAMBDA(index_t b, index_t t) {
+          const index_t r = b * L + t;
+          const id_t target = targets(b, t);
+          cand(r, 0) = target;
+          for (index_t j = 0; j < n; ++j) cand(r, 1 + j) = target == 0 ? 0 : negs(b, t, j);
+        });
+  }
+
+  auto eval_last_rows(index_t n) const {
+    return Kokkos::subview(eval_last_, std::make_pair(index_t(0), n), Kokkos::ALL);
+  }
+
+  void encode_last(const Space& space, View1<const id_t, Space> users) {
+    const index_t n = users.extent(0), cap = eval_ids_.extent(0), L = maxlen(), d = dim();
+    SEQREC_REQUIRE(n <= cap, "score: ", n, " users in one call, the scoring workspace holds ", cap);
+    auto ids = eval_ids_;
+    auto windows = windows_;
+    const index_t num_users = windows.extent(0);
+    Kokkos::parallel_for(
+        "seqrec::Recommender::gather_windows", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, L}),
+        KOKKOS_LAMBDA(index_t b, index_t t) {
+          const id_t u = b < n ? users(b) : id_t(-1);
+          ids(b, t) = (u >= 0 && u < num_users) ? windows(u, t) : 0;
+        });
+    encoder_.forward(space, eval_ids_, items_, eval_hidden_, eval_ws_, false, RandomStream());
+    auto hidden = eval_hidden_;
+    auto last = eval_last_;
+    Kokkos::parallel_for(
+        "seqrec::Recommender::last_state", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, d}),
+        KOKKOS_LAMBDA(index_t b, index_t k) { last(b, k) = hidden(b * L + L - 1, k); });
+  }
+
+  RecommenderConfig config_;
+  RandomSource rng_;
+  ParameterSet<T, Space> params_;
+  sequence::Embedding<T, Space> items_;
+  Encoder encoder_;
+  Head head_;
+  Loss loss_;
+  std::optional<train::Adam<T, Space>> optimizer_;
+  typename Encoder::Workspace train_ws_, eval_ws_;
+  rows_type hidden_, dhidden_, scores_, dscores_, eval_hidden_, eval_last_;
+  View2<id_t, Space> cand_, eval_ids_, windows_;
+};
+
+}  // namespace seqrec
