@@ -1,0 +1,201 @@
+// Train / validation / test splits: leave-one-out (the SASRec protocol), global temporal, and k-fold for
+// ratings (in the spirit of MovieLens u1–u5). Host only.
+//
+// Every split keeps the input's id maps: user and item ids mean the same in train, validation and test,
+// and item tables stay num_items() + 1 rows even when an item only occurs in held-out data.
+#pragma once
+
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/random.hpp>
+#include <seqrec/core/view.hpp>
+#include <seqrec/data/interactions.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+namespace seqrec::data {
+
+// One split. valid and test hold each user's held-out interactions as sequences (chronological, with
+// weights and times), empty for users without held-out data.
+struct Split {
+  Interactions train;                 // sorted by (user, time)
+  Sequences train_sequences;          // from train
+  Sequences valid;                    // per user; empty in k-fold splits
+  Sequences test;                     // per user
+  std::vector<id_t> evaluated_users;  // users with at least one test interaction, ascending
+
+  // Leave-one-out helpers: the user's first validation / test item, 0 when there is none.
+  id_t valid_item(id_t u) const { return first_item(valid, u); }
+  id_t test_item(id_t u) const { return first_item(test, u); }
+
+ private:
+  static id_t first_item(const Sequences& s, id_t u) {
+    SEQREC_REQUIRE_INDEX(u, s.num_users(), "Split: user");
+    return s.length(u) > 0 ? s.items[static_cast<std::size_t>(s.offsets[u])] : id_t(0);
+  }
+};
+
+namespace detail {
+
+enum class Part : std::uint8_t { train, valid, test };
+
+inline void check_interactions(const Interactions& x, const char* who) {
+  const std::size_t n = x.user.size();
+  SEQREC_REQUIRE(x.item.size() == n && x.weight.size() == n && x.time.size() == n, who,
+                 ": the arrays of Interactions differ in length (user ", n, ", item ", x.item.size(), ", weight ",
+                 x.weight.size(), ", time ", x.time.size(), ")");
+  for (std::size_t k = 0; k < n; ++k) {
+    SEQREC_REQUIRE_INDEX(x.user[k], x.num_users(), std::string(who) + ": user");
+    SEQREC_REQUIRE_INDEX(x.item[k] - 1, x.num_items(), std::string(who) + ": item - 1 (items are 1-based)");
+  }
+}
+
+inline Interactions empty_like(const Interactions& x) {
+  Interactions out;
+  out.users = x.users;
+  out.items = x.items;
+  out.has_weight = x.has_weight;
+  out.has_time = x.has_time;
+  out.source = x.source;
+  return out;
+}
+
+// Builds a Split from x (sorted by (user, time)) and where each interaction goes.
+inline Split assemble(const Interactions& x, const std::vector<Part>& part) {
+  Split s;
+  s.train = empty_like(x);
+  Interactions valid = empty_like(x), test = empty_like(x);
+  for (std::size_t k = 0; k < part.size(); ++k) {
+    Interactions& to = part[k] == Part::train ? s.train : part[k] == Part::valid ? valid : test;
+    to.push_back(x.user[k], x.item[k], x.weight[k], x.time[k]);
+  }
+  s.train_sequences = Sequences::from(s.train);
+  s.valid = Sequences::from(valid);
+  s.test = Sequences::from(test);
+  for (index_t u = 0; u < s.test.num_users(); ++u)
+    if (s.test.length(u) > 0) s.evaluated_users.push_back(id_t(u));
+  return s;
+}
+
+// The permutation that sorts x by (user, time), ties in input order (as Interactions::sort_chronological).
+inline std::vector<std::size_t> chronological_order(const Interactions& x) {
+  std::vector<std::size_t> order(x.user.size());
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return x.user[a] != x.user[b] ? x.user[a] < x.user[b] : x.time[a] < x.time[b];
+  });
+  return order;
+}
+
+inline Interactions permuted(const Interactions& x, const std::vector<std::size_t>& order) {
+  Interactions y = x;
+  y.apply(order);
+  return y;
+}
+
+}  // namespace detail
+
+// Leave-one-out: per user, in chronological order, the last interaction is the test target, the one
+// before it the validation target, the rest train. Users with fewer than `min_length` (3) interactions
+// stay wholly in train and are not evaluated.
+inline Split leave_one_out(const Interactions& x, index_t min_length = 3) {
+  SEQREC_REQUIRE(min_length >= 3, "leave_one_out: min_length must be >= 3 (one train, one validation, one test), ",
+                 "got ", min_length);
+  detail::check_interactions(x, "leave_one_out");
+  const Interactions y = detail::permuted(x, detail::chronological_order(x));
+  std::vector<detail::Part> part(y.user.size(), detail::Part::train);
+  for (std::size_t begin = 0; begin < y.user.size();) {
+    std::size_t end = begin;
+    while (end < y.user.size() && y.user[end] == y.user[begin]) ++end;
+    if (static_cast<index_t>(end - begin) >= min_length) {
+      part[end - 1] = detail::Part::test;
+      part[end - 2] = detail::Part::valid;
+    }
+    begin = end;
+  }
+  return detail::assemble(y, part);
+}
+
+// Global temporal split by time: time < valid_cut -> train, valid_cut <= time < test_cut -> validation,
+// time >= test_cut -> test. valid_cut == test_cut gives no validation data.
+inline Split temporal_split(const Interactions& x, std::int64_t valid_cut, std::int64_t test_cut) {
+  SEQREC_REQUIRE(valid_cut <= test_cut, "temporal_split: valid_cut (", valid_cut, ") must not exceed test_cut (",
+                 test_cut, ")");
+  detail::check_interactions(x, "temporal_split");
+  const Interactions y = detail::permuted(x, detail::chronological_order(x));
+  std::vector<detail::Part> part(y.user.size());
+  for (std::size_t k = 0; k < part.size(); ++k)
+    part[k] = y.time[k] < valid_cut  ? detail::Part::train
+              : y.time[k] < test_cut ? detail::Part::valid
+                                     : detail::Part::test;
+  return detail::assemble(y, part);
+}
+
+// Global temporal split by shares: all interactions in time order (ties in input order), the first
+// round(train_fraction * n) to train, the next round(valid_fraction * n) to validation, the rest to test.
+// Equal times may straddle a boundary; the order decides.
+inline Split temporal_split_fraction(const Interactions& x, double train_fraction, double valid_fraction = 0.0) {
+  SEQREC_REQUIRE(train_fraction >= 0.0 && valid_fraction >= 0.0 && train_fraction + valid_fraction <= 1.0,
+                 "temporal_split_fraction: fractions must be >= 0 and sum to at most 1, got ", train_fraction, " and ",
+                 valid_fraction);
+  detail::check_interactions(x, "temporal_split_fraction");
+  const std::vector<std::size_t> in = detail::chronological_order(x);  // y[j] is x[in[j]]
+  const Interactions y = detail::permuted(x, in);
+  const std::size_t n = y.user.size();
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return y.time[a] != y.time[b] ? y.time[a] < y.time[b] : in[a] < in[b];
+  });
+  const auto n_train = static_cast<std::size_t>(std::llround(train_fraction * double(n)));
+  const auto n_valid = std::min(n - n_train, static_cast<std::size_t>(std::llround(valid_fraction * double(n))));
+  std::vector<detail::Part> part(n);
+  for (std::size_t r = 0; r < n; ++r)
+    part[order[r]] = r < n_train             ? detail::Part::train
+                     : r < n_train + n_valid ? detail::Part::valid
+                                             : detail::Part::test;
+  return detail::assemble(y, part);
+}
+
+// The fold (0..k-1) of each of n interactions: a seeded shuffle cut into k parts whose sizes differ by
+// at most one, so every interaction is in exactly one test fold.
+inline std::vector<index_t> kfold_assignment(index_t n, index_t k, std::uint64_t seed) {
+  SEQREC_REQUIRE(k >= 2, "kfold_assignment: k must be >= 2, got ", k);
+  SEQREC_REQUIRE(n >= k, "kfold_assignment: need at least k = ", k, " interactions, got ", n);
+  std::vector<index_t> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), index_t(0));
+  const RandomStream rs(seed, 0x6b666f6c64ull);  // "kfold"
+  for (index_t i = n - 1; i > 0; --i)            // Fisher–Yates
+    std::swap(
+        order[static_cast<std::size_t>(i)],
+        order[static_cast<std::size_t>(rs.below(static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(i + 1)))]);
+  std::vector<index_t> fold(static_cast<std::size_t>(n));
+  for (index_t r = 0; r < n; ++r) fold[static_cast<std::size_t>(order[static_cast<std::size_t>(r)])] = r * k / n;
+  return fold;
+}
+
+// k-fold cross-validation for ratings (MovieLens u1–u5 with k = 5): k disjoint test folds of ~n/k
+// interactions each, drawn at random over all interactions with `seed`; fold f trains on the others.
+// No validation part. Folds are assigned over the input order, so the same data and seed give the
+// same folds.
+inline std::vector<Split> kfold(const Interactions& x, index_t k = 5, std::uint64_t seed = 0) {
+  detail::check_interactions(x, "kfold");
+  const std::vector<index_t> fold_of = kfold_assignment(x.size(), k, seed);
+  // Sort once, carrying each interaction's fold along.
+  const std::size_t n = x.user.size();
+  const std::vector<std::size_t> in = detail::chronological_order(x);  // y[j] is x[in[j]]
+  const Interactions y = detail::permuted(x, in);
+  std::vector<Split> folds;
+  folds.reserve(static_cast<std::size_t>(k));
+  std::vector<detail::Part> part(n);
+  for (index_t f = 0; f < k; ++f) {
+    for (std::size_t j = 0; j < n; ++j) part[j] = fold_of[in[j]] == f ? detail::Part::test : detail::Part::train;
+    folds.push_back(detail::assemble(y, part));
+  }
+  return folds;
+}
+
+}  // namespace seqrec::data
