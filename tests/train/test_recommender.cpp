@@ -106,11 +106,13 @@ TEMPLATE_TEST_CASE("SASRec, GRU and LSTM recommenders learn a deterministic next
     CHECK(a.losses.back() < 0.5 * a.losses.front());
     CHECK(a.hr10 > 0.9);
 
-    // Same seed, same backend: the same trajectory to the last bit (Serial and OpenMP alike, since every
-    // random draw is counter-based and reductions run in a fixed order per thread count).
-    Sasrec again(space, x.num_items(), cfg, 1, make_sa);
-    const auto b = train_and_test<Sasrec, Space>(again, x, 3);
-    for (int e = 0; e < 3; ++e) CHECK(b.losses[e] == a.losses[e]);
+    // Same seed on Serial: the same trajectory to the last bit (every random draw is counter-based). On
+    // threaded backends embedding gradients are added atomically, so the last bits may differ.
+    if constexpr (std::is_same_v<Space, Kokkos::Serial>) {
+      Sasrec again(space, x.num_items(), cfg, 1, make_sa);
+      const auto b = train_and_test<Sasrec, Space>(again, x, 3);
+      for (int e = 0; e < 3; ++e) CHECK(b.losses[e] == a.losses[e]);
+    }
 
     seqrec::sequence::RecurrentConfig rc;
     rc.maxlen = 12;

@@ -8,7 +8,6 @@
 #include <seqrec/sequence/embedding.hpp>
 
 #include <Kokkos_Core.hpp>
-#include <Kokkos_ScatterView.hpp>
 
 namespace seqrec::heads {
 
@@ -50,11 +49,8 @@ class DotProduct {
     const auto e = items.table();
     auto ge = items.grad();
     const index_t d = items.dim(), nc = cand.extent(1);
-    // Templated on the execution space (not the memory space): its duplicates follow that space's threads.
-    Kokkos::Experimental::ScatterView<T**, Kokkos::LayoutRight, Space> scatter(ge);
     Kokkos::parallel_for(
         "seqrec::DotProduct::backward", Kokkos::RangePolicy<Space>(space, 0, cand.extent(0)), KOKKOS_LAMBDA(index_t r) {
-          auto acc = scatter.access();
           for (index_t k = 0; k < d; ++k) dhidden(r, k) = T(0);
           for (index_t c = 0; c < nc; ++c) {
             const id_t it = cand(r, c);
@@ -62,11 +58,10 @@ class DotProduct {
             if (it == 0 || g == T(0)) continue;
             for (index_t k = 0; k < d; ++k) {
               dhidden(r, k) += g * e(it, k);
-              acc(it, k) += g * hidden(r, k);
+              Kokkos::atomic_add(&ge(it, k), g * hidden(r, k));  // rows repeat: see Embedding::backward
             }
           }
         });
-    Kokkos::Experimental::contribute(space, ge, scatter);
   }
 };
 

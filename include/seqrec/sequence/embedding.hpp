@@ -9,7 +9,6 @@
 #include <seqrec/core/view.hpp>
 
 #include <Kokkos_Core.hpp>
-#include <Kokkos_ScatterView.hpp>
 
 #include <string>
 
@@ -60,23 +59,21 @@ class Embedding {
         });
   }
 
-  // grad[ids[b][t]][:] += scale * dout[b][t][:]. Rows repeat within a batch, so contributions are
-  // scatter-added (per-thread copies on host spaces, atomics on GPUs).
+  // grad[ids[b][t]][:] += scale * dout[b][t][:]. Rows repeat within a batch, so contributions are added
+  // atomically: a batch touches a few thousand rows of a table of tens of thousands, where per-thread
+  // copies of the whole table (ScatterView's host default) would cost an allocation and a full reduction
+  // every step.
   void backward(const Space& space, ids_type ids, typename out_type::const_type dout, T scale) const {
     SEQREC_REQUIRE_SHAPE(dout, "Embedding::backward dout", index_t(ids.extent(0)), index_t(ids.extent(1)), dim());
     auto g = grad();
-    // Templated on the execution space (not the memory space): its duplicates follow that space's threads.
-    Kokkos::Experimental::ScatterView<T**, Kokkos::LayoutRight, Space> scatter(g);
     Kokkos::parallel_for(
         "seqrec::Embedding::backward",
         Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {ids.extent(0), ids.extent(1)}),
         KOKKOS_LAMBDA(index_t b, index_t t) {
           const id_t id = ids(b, t);
           if (id == 0) return;
-          auto acc = scatter.access();
-          for (index_t k = 0; k < index_t(dout.extent(2)); ++k) acc(id, k) += scale * dout(b, t, k);
+          for (index_t k = 0; k < index_t(dout.extent(2)); ++k) Kokkos::atomic_add(&g(id, k), scale * dout(b, t, k));
         });
-    Kokkos::Experimental::contribute(space, g, scatter);
   }
 
  private:

@@ -1,0 +1,273 @@
+// seqrec-train: train and evaluate a sequential recommender (SASRec, GRU4Rec-style GRU, LSTM) on a real
+// dataset with the leave-one-out protocol. Progress goes to stderr; stdout gets JSON lines (one per
+// evaluation) and, last, one JSON object with the final metrics.
+//
+//   seqrec-train --data games/games.txt --format sasrec --model sasrec --epochs 200 --patience 20
+#include <seqrec/core.hpp>
+#include <seqrec/data/batch.hpp>
+#include <seqrec/data/dataset_path.hpp>
+#include <seqrec/data/negative_sampler.hpp>
+#include <seqrec/data/readers.hpp>
+#include <seqrec/data/split.hpp>
+#include <seqrec/eval/full.hpp>
+#include <seqrec/eval/sampled.hpp>
+#include <seqrec/sequence/gru.hpp>
+#include <seqrec/sequence/lstm.hpp>
+#include <seqrec/sequence/recurrent_encoder.hpp>
+#include <seqrec/sequence/sasrec_encoder.hpp>
+#include <seqrec/sequential_recommender.hpp>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+struct Options {
+  std::string data = "games/games.txt";
+  std::string format = "sasrec";
+  std::string model = "sasrec";
+  int maxlen = 50, dim = 50, blocks = 2, heads = 1, layers = 1, batch = 128, epochs = 200, patience = 20;
+  int eval_every = 1, threads = 0, negatives = 100, max_eval_users = 0;
+  double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
+  std::uint64_t seed = 42;
+  std::string eval = "sampled";
+  bool json_only = false;
+  bool scalar_double = false;
+};
+
+// Windows for scoring: the training items of every user, plus (for test) the validation item.
+seqrec::data::Sequences with_items(const seqrec::data::Split& split, bool add_valid, bool add_test) {
+  seqrec::data::Interactions x = split.train;
+  for (auto u : split.evaluated_users) {
+    if (add_valid) x.push_back(u, split.valid_item(u), 1.0f, std::numeric_limits<std::int64_t>::max() - 1);
+    if (add_test) x.push_back(u, split.test_item(u), 1.0f, std::numeric_limits<std::int64_t>::max());
+  }
+  x.sort_chronological();
+  return seqrec::data::Sequences::from(x);
+}
+
+template <class Model>
+int run(const Options& o, const seqrec::data::Interactions& data, Model& model, const char* model_name) {
+  using Space = typename Model::execution_space;
+  using T = typename Model::scalar_type;
+  Space space;
+  const bool tty = isatty(fileno(stderr)) && !o.json_only;
+  const auto split = seqrec::data::leave_one_out(data);
+  const auto train_history = seqrec::data::make_user_history(space, split.train_sequences);
+  seqrec::data::SequenceBatcher<Space> batcher(space, split.train_sequences,
+                                               seqrec::data::UniformNegativeSampler<Space>(train_history));
+  seqrec::data::EpochShuffler<Space> shuffler(
+      space, seqrec::data::EpochShuffler<Space>::trainable_users(split.train_sequences), o.seed);
+  seqrec::data::SequenceBatch<Space> batch(space, o.batch, o.maxlen, 1);
+
+  // Fixed candidates (seeded) for validation and test: every epoch and every model sees the same ones.
+  const auto full_history = seqrec::eval::make_history(space, seqrec::data::Sequences::from(data));
+  std::vector<seqrec::id_t> valid_targets, test_targets;
+  for (auto u : split.evaluated_users) {
+    valid_targets.push_back(split.valid_item(u));
+    test_targets.push_back(split.test_item(u));
+  }
+  auto valid_users = seqrec::eval::select_users(space, split.evaluated_users, valid_targets, o.max_eval_users, o.seed);
+  auto test_users = seqrec::eval::select_users(space, split.evaluated_users, test_targets, o.max_eval_users, o.seed);
+  seqrec::eval::SampledOptions so;
+  so.num_negatives = o.negatives;
+  so.seed = o.seed;
+  const auto valid_cands = seqrec::eval::make_sampled_candidates(space, valid_users, full_history, so);
+  const auto test_cands = seqrec::eval::make_sampled_candidates(space, test_users, full_history, so);
+  seqrec::eval::SampledEvaluator<T, Space> evaluator(space, 1 + o.negatives, 256);
+  const auto valid_windows = with_items(split, false, false);
+  const auto test_windows = with_items(split, true, false);
+
+  // Best weights by validation NDCG@10, restored at the end (early stopping with patience).
+  std::vector<seqrec::View1<T, Space>> best;
+  for (const auto& p : model.parameters())
+    best.push_back(seqrec::make_uninitialized<seqrec::View1<T, Space>>(space, "best:" + p.name(), p.size()));
+  auto snapshot = [&](bool restore) {
+    std::size_t i = 0;
+    for (const auto& p : model.parameters()) {
+      if (restore)
+        Kokkos::deep_copy(space, p.value(), best[i]);
+      else
+        Kokkos::deep_copy(space, best[i], p.value());
+      ++i;
+    }
+    space.fence();
+  };
+
+  const seqrec::index_t nb = shuffler.num_batches(o.batch);
+  std::fprintf(stderr, "seqrec-train: %s on %s (%lld users, %lld items, %lld interactions), %s, %d threads, %s\n",
+               model_name, o.data.c_str(), (long long)data.num_users(), (long long)data.num_items(),
+               (long long)data.size(), Space::name(), Space::concurrency(), sizeof(T) == 4 ? "float" : "double");
+  double best_ndcg = -1, train_seconds = 0;
+  int best_epoch = 0, epochs_run = 0;
+  seqrec::eval::MetricSet best_valid;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto t0 = Clock::now();
+    shuffler.shuffle(space, epoch);
+    double loss_sum = 0;
+    for (seqrec::index_t b = 0; b < nb; ++b) {
+      batcher.build(space, shuffler.batch(b, o.batch), batch, seqrec::RandomStream(o.seed, (epoch << 20) + b));
+      loss_sum += model.train_step(space, batch, model.random().next()).value;
+      if (tty && (b % 8 == 0 || b + 1 == nb)) {
+        const double s = seconds_since(t0), rate = double(b + 1) * o.batch / s;
+        std::fprintf(stderr, "\repoch %3d [%-30s] %3d%% loss %.4f  %.0f users/s  ETA %.0fs ", epoch,
+                     std::string(std::size_t(30.0 * (b + 1) / nb), '=').c_str(), int(100.0 * (b + 1) / nb),
+                     loss_sum / double(b + 1), rate, (nb - b - 1) * o.batch / rate);
+      }
+    }
+    space.fence();
+    const double epoch_seconds = seconds_since(t0);
+    train_seconds += epoch_seconds;
+    epochs_run = epoch;
+    if (tty) std::fprintf(stderr, "\n");
+    nlohmann::json line = {{"epoch", epoch}, {"loss", loss_sum / nb}, {"seconds", epoch_seconds}};
+    if (epoch % o.eval_every == 0 || epoch == o.epochs) {
+      const auto te = Clock::now();
+      model.set_scoring_windows(space, valid_windows, 256);
+      const auto m = evaluator.evaluate(space, model, valid_cands, {1, 5, 10});
+      line["valid_hr10"] = m.hr_at(10);
+      line["valid_ndcg10"] = m.ndcg_at(10);
+      line["eval_seconds"] = seconds_since(te);
+      if (m.ndcg_at(10) > best_ndcg) {
+        best_ndcg = m.ndcg_at(10);
+        best_epoch = epoch;
+        best_valid = m;
+        snapshot(false);
+      }
+      if (!o.json_only)
+        std::fprintf(stderr, "epoch %3d loss %.4f  valid HR@10 %.4f NDCG@10 %.4f  (%.2fs train, best %d)\n", epoch,
+                     loss_sum / nb, m.hr_at(10), m.ndcg_at(10), epoch_seconds, best_epoch);
+    }
+    std::cout << line.dump() << std::endl;
+    if (epoch - best_epoch >= o.patience) {
+      if (!o.json_only) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", o.patience);
+      break;
+    }
+  }
+  snapshot(true);
+  model.set_scoring_windows(space, test_windows, 256);
+  const auto test = evaluator.evaluate(space, model, test_cands, {1, 5, 10});
+  nlohmann::json out = {{"model", model_name},
+                        {"data", o.data},
+                        {"backend", Space::name()},
+                        {"threads", Space::concurrency()},
+                        {"scalar", sizeof(T) == 4 ? "float" : "double"},
+                        {"seed", o.seed},
+                        {"epochs", epochs_run},
+                        {"best_epoch", best_epoch},
+                        {"seconds_per_epoch", train_seconds / std::max(1, epochs_run)},
+                        {"train_seconds", train_seconds},
+                        {"valid_hr10", best_valid.hr_at(10)},
+                        {"valid_ndcg10", best_valid.ndcg_at(10)},
+                        {"test_hr10", test.hr_at(10)},
+                        {"test_ndcg10", test.ndcg_at(10)},
+                        {"test_mrr", test.mrr},
+                        {"evaluated_users", test.count},
+                        {"negatives", o.negatives}};
+  if (o.eval == "full" || o.eval == "both") {
+    const auto te = Clock::now();
+    const auto users = seqrec::eval::select_users(space, split.evaluated_users, test_targets, o.max_eval_users, o.seed);
+    // Full ranking excludes the user's history except the held-out test item.
+    const auto m =
+        seqrec::eval::evaluate_full(space, model, users, seqrec::eval::make_history(space, test_windows), 256, {10});
+    out["full_test_hr10"] = m.hr_at(10);
+    out["full_test_ndcg10"] = m.ndcg_at(10);
+    out["full_eval_seconds"] = seconds_since(te);
+  }
+  if (!o.json_only)
+    std::fprintf(stderr, "test (best epoch %d): HR@10 %.4f  NDCG@10 %.4f  | %.2f s/epoch\n", best_epoch, test.hr_at(10),
+                 test.ndcg_at(10), train_seconds / std::max(1, epochs_run));
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+template <class T>
+int dispatch(const Options& o, const seqrec::data::Interactions& data) {
+  using Space = Kokkos::DefaultExecutionSpace;
+  Space space;
+  seqrec::RecommenderConfig cfg;
+  cfg.dim = o.dim;
+  cfg.batch = o.batch;
+  cfg.adam.lr = o.lr;
+  cfg.adam.l2 = o.l2;
+  cfg.adam.clip_norm = o.clip;
+  if (o.model == "sasrec") {
+    seqrec::sequence::SelfAttentionConfig sa{o.maxlen, o.blocks, o.heads, o.dropout, 0};
+    using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+    seqrec::SequentialRecommender<Encoder> model(
+        space, data.num_items(), cfg, o.seed,
+        [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, sa); });
+    return run(o, data, model, "sasrec");
+  }
+  seqrec::sequence::RecurrentConfig rc{o.maxlen, o.layers, o.dropout};
+  if (o.model == "gru4rec") {
+    using Encoder = seqrec::sequence::RecurrentEncoder<seqrec::sequence::Gru<T, Space>>;
+    seqrec::SequentialRecommender<Encoder> model(
+        space, data.num_items(), cfg, o.seed,
+        [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, rc); });
+    return run(o, data, model, "gru4rec");
+  }
+  using Encoder = seqrec::sequence::RecurrentEncoder<seqrec::sequence::Lstm<T, Space>>;
+  seqrec::SequentialRecommender<Encoder> model(
+      space, data.num_items(), cfg, o.seed,
+      [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, rc); });
+  return run(o, data, model, "lstm");
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  Options o;
+  CLI::App app{"seqrec-train: train and evaluate a sequential recommender (leave-one-out)"};
+  app.add_option("--data", o.data, "data file, absolute or relative to $SEQREC_DATA (default ../shared/data)");
+  app.add_option("--format", o.format, "sasrec | user-lines | ml-100k | ml-1m | csv");
+  app.add_option("--model", o.model, "sasrec | gru4rec | lstm")->check(CLI::IsMember({"sasrec", "gru4rec", "lstm"}));
+  app.add_option("--maxlen", o.maxlen, "window length")->check(CLI::PositiveNumber);
+  app.add_option("--dim", o.dim, "embedding dimension")->check(CLI::PositiveNumber);
+  app.add_option("--blocks", o.blocks, "self-attention blocks (sasrec)")->check(CLI::PositiveNumber);
+  app.add_option("--heads", o.heads, "attention heads (sasrec)")->check(CLI::PositiveNumber);
+  app.add_option("--layers", o.layers, "recurrent layers (gru4rec, lstm)")->check(CLI::PositiveNumber);
+  app.add_option("--dropout", o.dropout, "dropout rate")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--lr", o.lr, "Adam learning rate (betas 0.9, 0.98)")->check(CLI::PositiveNumber);
+  app.add_option("--l2", o.l2, "L2 on every parameter");
+  app.add_option("--clip", o.clip, "gradient-norm clipping (0: none)");
+  app.add_option("--batch", o.batch, "users per batch")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "maximum epochs")->check(CLI::PositiveNumber);
+  app.add_option("--patience", o.patience, "evaluations without validation NDCG@10 gain before stopping");
+  app.add_option("--eval-every", o.eval_every, "evaluate every N epochs")->check(CLI::PositiveNumber);
+  app.add_option("--eval", o.eval, "sampled | full | both")->check(CLI::IsMember({"sampled", "full", "both"}));
+  app.add_option("--negatives", o.negatives, "sampled negatives per evaluated user")->check(CLI::PositiveNumber);
+  app.add_option("--max-eval-users", o.max_eval_users, "evaluate a seeded sample of users (0: all)");
+  app.add_option("--seed", o.seed, "seed of everything random");
+  app.add_option("--threads", o.threads, "OpenMP threads (0: Kokkos default)");
+  app.add_flag("--json", o.json_only, "JSON lines only (no human progress)");
+  app.add_flag("--double", o.scalar_double, "compute in double");
+  CLI11_PARSE(app, argc, argv);
+
+  Kokkos::InitArguments args;
+  if (o.threads > 0) args.num_threads = o.threads;
+  Kokkos::ScopeGuard guard(args);
+  if (o.threads > 0) seqrec::linalg::set_blas_threads(o.threads);
+  try {
+    std::filesystem::path path(o.data);
+    if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);
+    const auto t0 = Clock::now();
+    const auto data = seqrec::data::read(path, seqrec::data::parse_format(o.format));
+    if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", path.c_str(), seconds_since(t0));
+    return o.scalar_double ? dispatch<double>(o, data) : dispatch<float>(o, data);
+  } catch (const seqrec::Error& e) {
+    std::fprintf(stderr, "seqrec-train: %s\n", e.what());
+    return 1;
+  }
+}
