@@ -4,7 +4,8 @@
 #   2. build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer: ctest
 #   3. build-cuda/   the same tests and headers compiled and linked with nvcc against the CUDA Kokkos
 #                    (compile-only here; scripts/gpu.sh runs them where a GPU is lent)
-# Skip steps with SEQREC_SKIP_ASAN=1 or SEQREC_SKIP_CUDA=1.
+#   4. build-fuzz/   libFuzzer over every reader, a few seconds per format
+# Skip steps with SEQREC_SKIP_ASAN=1, SEQREC_SKIP_FUZZ=1 or SEQREC_SKIP_CUDA=1.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 t_all=$SECONDS
@@ -23,6 +24,13 @@ if [ "${SEQREC_SKIP_ASAN:-0}" != 1 ]; then
   (cd "$SEQREC_ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$JOBS" -E install_consumer)
   echo "[test] build-asan/: sanitizer build tested in $((SECONDS - t0)) s"
+fi
+
+if [ "${SEQREC_SKIP_FUZZ:-0}" != 1 ]; then
+  t0=$SECONDS
+  # A short libFuzzer run of every reader (clang, ASan + UBSan); scripts/fuzz.sh alone runs longer.
+  SEQREC_FUZZ_SECONDS=${SEQREC_FUZZ_SECONDS:-8} "$SEQREC_ROOT/scripts/fuzz.sh"
+  echo "[test] fuzzing done in $((SECONDS - t0)) s"
 fi
 
 if [ "${SEQREC_SKIP_CUDA:-0}" != 1 ] && [ -n "${SEQREC_KOKKOS_CUDA:-}" ]; then

@@ -21,12 +21,14 @@
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/sequence/embedding.hpp>
 #include <seqrec/train/adam.hpp>
+#include <seqrec/train/checkpoint.hpp>
 
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <concepts>
+#include <filesystem>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -112,6 +114,19 @@ class SequentialRecommender {
   const Encoder& encoder() const { return encoder_; }
   train::Adam<T, Space>& optimizer() { return *optimizer_; }
   RandomSource& random() { return rng_; }
+
+  // Parameters, optimizer state and random position, written atomically; `epoch` is what the caller resumes
+  // from. Loading into a model built with the same configuration continues exactly where it stopped.
+  void save(const std::filesystem::path& path, std::int64_t epoch) const {
+    train::save_checkpoint(path, params_, &*optimizer_,
+                           train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
+  }
+  std::int64_t load(const std::filesystem::path& path) {
+    const auto state = train::load_checkpoint(path, params_, &*optimizer_);
+    rng_ = RandomSource(state.seed);
+    rng_.set_streams_used(state.streams_used);
+    return state.epoch;
+  }
 
   // One optimisation step on a batch built by data::SequenceBatcher. Throws Errc::numeric naming the first
   // parameter with a NaN/Inf gradient when the loss is not finite.
