@@ -39,10 +39,11 @@ class RandomStream {
   // Uniform in [0, 1), with the type's full mantissa.
   template <class T>
   KOKKOS_INLINE_FUNCTION T uniform(std::uint64_t counter) const {
+    // Converted through signed integers: x86 converts those in one instruction, unsigned 64-bit ones not.
     if constexpr (sizeof(T) == 4)
-      return T(bits(counter) >> 40) * T(5.9604644775390625e-08);  // 2^-24
+      return T(static_cast<std::int32_t>(bits(counter) >> 40)) * T(5.9604644775390625e-08);  // 2^-24
     else
-      return T(bits(counter) >> 11) * T(1.1102230246251565e-16);  // 2^-53
+      return T(static_cast<std::int64_t>(bits(counter) >> 11)) * T(1.1102230246251565e-16);  // 2^-53
   }
 
   // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; bias below 2^-32 for n < 2^32).
