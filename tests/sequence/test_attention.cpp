@@ -13,6 +13,17 @@ namespace {
 constexpr int B = 3, L = 5;
 const int kIds[B][L] = {{0, 0, 4, 7, 2}, {3, 1, 8, 0, 5}, {0, 0, 0, 0, 6}};
 
+// Row map where position (b, t) keeps row b*L + t (padding: -1), so q/k/v can stay [B*L, dim].
+template <class Space>
+seqrec::View2<seqrec::index_t, Space> identity_rows() {
+  seqrec::View2<seqrec::index_t, Space> rows("rows", B, L);
+  auto h = Kokkos::create_mirror_view(rows);
+  for (int b = 0; b < B; ++b)
+    for (int t = 0; t < L; ++t) h(b, t) = kIds[b][t] == 0 ? -1 : b * L + t;
+  Kokkos::deep_copy(rows, h);
+  return rows;
+}
+
 template <class Space>
 seqrec::View2<seqrec::id_t, Space> window_ids() {
   seqrec::View2<seqrec::id_t, Space> ids("ids", B, L);
@@ -63,7 +74,7 @@ TEMPLATE_TEST_CASE("causal attention matches a host reference and masks padding"
   for (int heads : {1, 2, 3}) {
     INFO("heads = " << heads);
     seqrec::sequence::CausalAttention<T, Space> attn(heads, T(0.2));
-    auto ids = window_ids<Space>();
+    auto ids = identity_rows<Space>();
     seqrec::View2<T, Space> q("q", B * L, dim), k("k", B * L, dim), v("v", B * L, dim), out("out", B * L, dim);
     seqrec::fill_normal(space, q, seqrec::RandomStream(1, 1), T(0), T(1));
     seqrec::fill_normal(space, k, seqrec::RandomStream(1, 2), T(0), T(1));
@@ -118,7 +129,7 @@ TEMPLATE_TEST_CASE("causal attention gradients match finite differences", "[sequ
     for (bool train : {false, true}) {
       INFO("train = " << train);
       seqrec::sequence::CausalAttention<T, Space> attn(2, T(0.3));
-      auto ids = window_ids<Space>();
+      auto ids = identity_rows<Space>();
       seqrec::View2<T, Space> q("q", B * L, dim), k("k", B * L, dim), v("v", B * L, dim), out("out", B * L, dim),
           r("r", B * L, dim), dq("dq", B * L, dim), dk("dk", B * L, dim), dv("dv", B * L, dim);
       seqrec::fill_normal(space, q, seqrec::RandomStream(2, 1), T(0), T(1));
@@ -142,7 +153,7 @@ TEMPLATE_TEST_CASE("causal attention gradients match finite differences", "[sequ
 
 #include <seqrec/sequence/self_attention.hpp>
 
-TEMPLATE_TEST_CASE("self-attention block: causal, padding rows zero, gradients match finite differences",
+TEMPLATE_TEST_CASE("self-attention block on real positions: causal, gradients match finite differences",
                    "[sequence][attention][grad]", SEQREC_TEST_BACKENDS) {
   using Space = typename TestType::space;
   using T = typename TestType::scalar;
@@ -155,40 +166,47 @@ TEMPLATE_TEST_CASE("self-attention block: causal, padding rows zero, gradients m
   for (const auto& p : params)  // non-trivial norms and biases
     if (p.rank() == 1) seqrec::fill_uniform(space, p.value(), rng.next(), T(0.5), T(1.2));
   auto ids = window_ids<Space>();
+  seqrec::sequence::RowMap<Space> map(space, B, L);
+  const seqrec::index_t n = map.build(space, ids);
+  REQUIRE(n == 8);  // real positions of kIds, numbered in (window, position) order
+  CHECK(seqrec::to_host(map.row_of)(1, 4) == 6);
+  CHECK(seqrec::to_host(map.row_of)(1, 3) == -1);
+  CHECK(seqrec::to_host(map.source)(6) == 1 * L + 4);
+  CHECK(seqrec::to_host(map.ids)(7) == 6);
+  auto rows = seqrec::to_host(map.row_of);
   auto ws = block.make_workspace(space, B, L);
-  seqrec::View2<T, Space> x("x", B * L, dim), y("y", B * L, dim), r("r", B * L, dim), dx("dx", B * L, dim);
+  seqrec::View2<T, Space> x("x", n, dim), y("y", n, dim), r("r", n, dim), dx("dx", n, dim);
   seqrec::fill_normal(space, x, rng.next(), T(0), T(1));
   seqrec::fill_uniform(space, r, rng.next(), T(-1), T(1));
   const typename seqrec::sequence::SelfAttentionBlock<T, Space>::Streams rs{rng.next(), rng.next(), rng.next()};
+  const auto row_of = map.row_of;
 
-  block.forward(space, ids, x, y, ws, true, rs);
+  block.forward(space, row_of, x, y, ws, true, rs);
   auto y0 = seqrec::to_host(y);
-  for (int b = 0; b < B; ++b)
-    for (int t = 0; t < L; ++t)
-      for (int c = 0; c < dim; ++c)
-        if (kIds[b][t] == 0) CHECK(y0(b * L + t, c) == T(0));
-  // Changing the input at window 0, position 4 leaves positions 0..3 of every window unchanged.
+  // Changing the input at window 0, position 4 leaves the states of every other position unchanged.
   auto hx = Kokkos::create_mirror_view(x);
   Kokkos::deep_copy(hx, x);
-  for (int c = 0; c < dim; ++c) hx(0 * L + 4, c) += T(1.5);
-  seqrec::View2<T, Space> x2("x2", B * L, dim), y2("y2", B * L, dim);
+  const auto changed = rows(0, 4);
+  for (int c = 0; c < dim; ++c) hx(changed, c) += T(1.5);
+  seqrec::View2<T, Space> x2("x2", n, dim), y2("y2", n, dim);
   Kokkos::deep_copy(x2, hx);
-  block.forward(space, ids, x2, y2, ws, true, rs);
+  block.forward(space, row_of, x2, y2, ws, true, rs);
   auto h2 = seqrec::to_host(y2);
-  for (int i = 0; i < 4; ++i)
-    for (int c = 0; c < dim; ++c) CHECK(h2(0 * L + i, c) == y0(0 * L + i, c));
-  CHECK(h2(0 * L + 4, 0) != y0(0 * L + 4, 0));
+  for (int i = 0; i < n; ++i)
+    for (int c = 0; c < dim; ++c)
+      if (i != changed) CHECK(h2(i, c) == y0(i, c));
+  CHECK(h2(changed, 0) != y0(changed, 0));
 
   if constexpr (std::is_same_v<T, double>) {
     for (bool train : {false, true}) {
       INFO("train = " << train);
       auto loss = [&] {
-        block.forward(space, ids, x, y, ws, train, rs);
+        block.forward(space, row_of, x, y, ws, train, rs);
         return seqrec::test::weighted_sum(space, y, r);
       };
       loss();
       params.zero_grad(space);
-      block.backward(space, ids, x, r, dx, ws, train, rs);
+      block.backward(space, row_of, x, r, dx, ws, train, rs);
       seqrec::test::check_gradient(space, x, dx, loss, "x", 60);
       for (const auto& p : params) seqrec::test::check_gradient(space, p.value(), p.grad(), loss, p.name(), 24);
     }

@@ -2,8 +2,9 @@
 // without projections). Query i of a window attends to keys j <= i that are not padding, so padding
 // positions take no part and are skipped: with mean history 9 in a window of 50 that is most of the work.
 //
-// Layout: rows [batch * len, dim], head h owning columns [h*dh, (h+1)*dh). One team per (window, head);
-// the whole per-window computation is fused in it, with no atomics (deterministic on every backend).
+// Layout: q, k, v, out hold one row per real position (see RowMap): row_of(b, t) is the row of position t
+// of window b, -1 at padding. Head h owns columns [h*dh, (h+1)*dh). One team per (window, head); the whole
+// per-window computation is fused in it, with no atomics (deterministic on every backend).
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -26,7 +27,7 @@ class CausalAttention {
   using memory_space = typename Space::memory_space;
   using rows_type = View2<T, Space>;
   using const_rows_type = typename rows_type::const_type;
-  using ids_type = Kokkos::View<const id_t**, Kokkos::LayoutRight, memory_space>;
+  using row_map_type = Kokkos::View<const index_t**, Kokkos::LayoutRight, memory_space>;
   // Softmax probabilities saved for backward: [batch, heads, len, len].
   using probs_type = View4<T, Space>;
 
@@ -41,10 +42,10 @@ class CausalAttention {
     return make_uninitialized<probs_type>(space, "CausalAttention::probs", batch, heads_, len, len);
   }
 
-  // out_i = sum_j softmax_j(q_i . k_j / sqrt(dh)) v_j over valid j <= i (dropout on the probabilities when
-  // training). Rows of padding queries are set to zero. `probs` receives the softmax (before dropout).
-  void forward(const Space& space, ids_type ids, const_rows_type q, const_rows_type k, const_rows_type v, rows_type out,
-               probs_type probs, bool train, RandomStream rs) const {
+  // out_i = sum_j softmax_j(q_i . k_j / sqrt(dh)) v_j over real j <= i (dropout on the probabilities when
+  // training). `probs` receives the softmax (before dropout), zero at padding.
+  void forward(const Space& space, row_map_type ids, const_rows_type q, const_rows_type k, const_rows_type v,
+               rows_type out, probs_type probs, bool train, RandomStream rs) const {
     const index_t batch = ids.extent(0), len = ids.extent(1), dim = q.extent(1);
     check(ids, q, k, v, out, probs);
     const index_t H = heads_, dh = dim / H;
@@ -57,17 +58,17 @@ class CausalAttention {
           const index_t b = team.league_rank() / H, h = team.league_rank() % H;
           const index_t start = first_valid(ids, b, len), c0 = h * dh;
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t i) {
-            const index_t qi = b * len + i;
-            if (i < start || ids(b, i) == 0) {
-              for (index_t c = 0; c < dh; ++c) out(qi, c0 + c) = T(0);
+            const index_t qi = ids(b, i);
+            if (qi < 0) {
               for (index_t j = 0; j < len; ++j) probs(b, h, i, j) = T(0);
               return;
             }
             T mx = Kokkos::reduction_identity<T>::max();  // the lowest T
             for (index_t j = start; j <= i; ++j) {
               T s = 0;
-              if (ids(b, j) != 0) {
-                for (index_t c = 0; c < dh; ++c) s += q(qi, c0 + c) * k(b * len + j, c0 + c);
+              const index_t kj = ids(b, j);
+              if (kj >= 0) {
+                for (index_t c = 0; c < dh; ++c) s += q(qi, c0 + c) * k(kj, c0 + c);
                 s *= scale;
                 mx = s > mx ? s : mx;
               }
@@ -76,7 +77,7 @@ class CausalAttention {
             T sum = 0;
             for (index_t j = 0; j < len; ++j) {
               T p = T(0);
-              if (j >= start && j <= i && ids(b, j) != 0) {
+              if (j >= start && j <= i && ids(b, j) >= 0) {
                 p = math::exp(probs(b, h, i, j) - mx);
                 sum += p;
               }
@@ -88,21 +89,21 @@ class CausalAttention {
               probs(b, h, i, j) = p;
               const T pd = rate > T(0) ? dropped(rs, b, h, i, j, H, len, rate, keep_scale) * p : p;
               if (pd != T(0))
-                for (index_t c = 0; c < dh; ++c) out(qi, c0 + c) += pd * v(b * len + j, c0 + c);
+                for (index_t c = 0; c < dh; ++c) out(qi, c0 + c) += pd * v(ids(b, j), c0 + c);
             }
           });
         });
   }
 
   // Gradients of q, k, v from dout (overwritten: dq, dk, dv). `dscores` is a scratch buffer shaped like probs.
-  void backward(const Space& space, ids_type ids, const_rows_type q, const_rows_type k, const_rows_type v,
+  void backward(const Space& space, row_map_type ids, const_rows_type q, const_rows_type k, const_rows_type v,
                 const_rows_type dout, typename probs_type::const_type probs, probs_type dscores, rows_type dq,
                 rows_type dk, rows_type dv, bool train, RandomStream rs) const {
     const index_t batch = ids.extent(0), len = ids.extent(1), dim = q.extent(1);
     check(ids, q, k, v, dq, dscores);
-    SEQREC_REQUIRE_SHAPE(dout, "CausalAttention::backward dout", batch * len, dim);
-    SEQREC_REQUIRE_SHAPE(dk, "CausalAttention::backward dk", batch * len, dim);
-    SEQREC_REQUIRE_SHAPE(dv, "CausalAttention::backward dv", batch * len, dim);
+    SEQREC_REQUIRE_SHAPE(dout, "CausalAttention::backward dout", index_t(q.extent(0)), dim);
+    SEQREC_REQUIRE_SHAPE(dk, "CausalAttention::backward dk", index_t(q.extent(0)), dim);
+    SEQREC_REQUIRE_SHAPE(dv, "CausalAttention::backward dv", index_t(q.extent(0)), dim);
     const index_t H = heads_, dh = dim / H;
     const T scale = T(1) / math::sqrt(T(dh));
     const T rate = train ? dropout_ : T(0), keep_scale = T(1) / (T(1) - rate);
@@ -114,17 +115,17 @@ class CausalAttention {
           const index_t start = first_valid(ids, b, len), c0 = h * dh;
           // dS_ij = P_ij (dP_ij - sum_j' P_ij' dP_ij'), dP_ij = mask_ij * (dout_i . v_j); then dq_i.
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t i) {
-            const index_t qi = b * len + i;
-            for (index_t c = 0; c < dh; ++c) dq(qi, c0 + c) = T(0);
-            if (i < start || ids(b, i) == 0) {
+            const index_t qi = ids(b, i);
+            if (qi < 0) {
               for (index_t j = 0; j < len; ++j) dscores(b, h, i, j) = T(0);
               return;
             }
+            for (index_t c = 0; c < dh; ++c) dq(qi, c0 + c) = T(0);
             T dot = 0;
             for (index_t j = 0; j < len; ++j) {
               T dp = T(0);
-              if (j >= start && j <= i && ids(b, j) != 0) {
-                for (index_t c = 0; c < dh; ++c) dp += dout(qi, c0 + c) * v(b * len + j, c0 + c);
+              if (j >= start && j <= i && ids(b, j) >= 0) {
+                for (index_t c = 0; c < dh; ++c) dp += dout(qi, c0 + c) * v(ids(b, j), c0 + c);
                 if (rate > T(0)) dp *= dropped(rs, b, h, i, j, H, len, rate, keep_scale);
                 dot += probs(b, h, i, j) * dp;
               }
@@ -134,24 +135,24 @@ class CausalAttention {
               const T ds = probs(b, h, i, j) * (dscores(b, h, i, j) - dot) * scale;
               dscores(b, h, i, j) = ds;
               if (ds != T(0))
-                for (index_t c = 0; c < dh; ++c) dq(qi, c0 + c) += ds * k(b * len + j, c0 + c);
+                for (index_t c = 0; c < dh; ++c) dq(qi, c0 + c) += ds * k(ids(b, j), c0 + c);
             }
           });
           team.team_barrier();
           // dk_j = sum_i dS_ij q_i, dv_j = sum_i P'_ij dout_i over queries i >= j: one thread per key.
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t j) {
-            const index_t kj = b * len + j;
+            const index_t kj = ids(b, j);
+            if (kj < 0) return;
             for (index_t c = 0; c < dh; ++c) {
               dk(kj, c0 + c) = T(0);
               dv(kj, c0 + c) = T(0);
             }
-            if (j < start || ids(b, j) == 0) return;
             for (index_t i = j; i < len; ++i) {
-              if (ids(b, i) == 0) continue;
+              const index_t qi = ids(b, i);
+              if (qi < 0) continue;
               const T ds = dscores(b, h, i, j);
               T p = probs(b, h, i, j);
               if (rate > T(0)) p *= dropped(rs, b, h, i, j, H, len, rate, keep_scale);
-              const index_t qi = b * len + i;
               for (index_t c = 0; c < dh; ++c) {
                 dk(kj, c0 + c) += ds * q(qi, c0 + c);
                 dv(kj, c0 + c) += p * dout(qi, c0 + c);
@@ -163,9 +164,9 @@ class CausalAttention {
 
  private:
   // Windows are left-padded: the first non-padding position (len when the window is empty).
-  KOKKOS_INLINE_FUNCTION static index_t first_valid(const ids_type& ids, index_t b, index_t len) {
+  KOKKOS_INLINE_FUNCTION static index_t first_valid(const row_map_type& ids, index_t b, index_t len) {
     index_t s = 0;
-    while (s < len && ids(b, s) == 0) ++s;
+    while (s < len && ids(b, s) < 0) ++s;
     return s;
   }
   // The dropout factor of probability (b, h, i, j): 0 or 1/(1-rate), from the step's stream.
@@ -176,13 +177,12 @@ class CausalAttention {
   }
 
   template <class Q, class O, class P>
-  void check(const ids_type& ids, const Q& q, const Q& k, const Q& v, const O& out, const P& probs) const {
-    const index_t batch = ids.extent(0), len = ids.extent(1), dim = q.extent(1);
+  void check(const row_map_type& ids, const Q& q, const Q& k, const Q& v, const O& out, const P& probs) const {
+    const index_t batch = ids.extent(0), len = ids.extent(1), rows = q.extent(0), dim = q.extent(1);
     SEQREC_REQUIRE(dim % heads_ == 0, "attention: dim ", dim, " is not a multiple of heads ", heads_);
-    SEQREC_REQUIRE_SHAPE(q, "CausalAttention q", batch * len, dim);
-    SEQREC_REQUIRE_SHAPE(k, "CausalAttention k", batch * len, dim);
-    SEQREC_REQUIRE_SHAPE(v, "CausalAttention v", batch * len, dim);
-    SEQREC_REQUIRE_SHAPE(out, "CausalAttention output", batch * len, dim);
+    SEQREC_REQUIRE_SHAPE(k, "CausalAttention k", rows, dim);
+    SEQREC_REQUIRE_SHAPE(v, "CausalAttention v", rows, dim);
+    SEQREC_REQUIRE_SHAPE(out, "CausalAttention output", rows, dim);
     SEQREC_REQUIRE_SHAPE(probs, "CausalAttention probs", batch, heads_, len, len);
   }
 

@@ -76,6 +76,33 @@ class Embedding {
         });
   }
 
+  // The same over compact rows (see RowMap): out[r][:] = scale * table[ids[r]][:], r < ids.extent(0).
+  void forward_rows(const Space& space, Kokkos::View<const id_t*, memory_space> ids, View2<T, Space> out,
+                    T scale) const {
+    SEQREC_REQUIRE(out.extent(0) >= ids.extent(0) && index_t(out.extent(1)) == dim(),
+                   "Embedding::forward_rows: output is ", out.extent(0), "x", out.extent(1), ", need ", ids.extent(0),
+                   "x", dim());
+    auto tab = table();
+    Kokkos::parallel_for(
+        "seqrec::Embedding::forward_rows",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {ids.extent(0), tab.extent(1)}),
+        KOKKOS_LAMBDA(index_t r, index_t k) {
+          const id_t id = ids(r);
+          out(r, k) = id == 0 ? T(0) : scale * tab(id, k);
+        });
+  }
+  void backward_rows(const Space& space, Kokkos::View<const id_t*, memory_space> ids,
+                     typename View2<T, Space>::const_type dout, T scale) const {
+    auto g = grad();
+    Kokkos::parallel_for(
+        "seqrec::Embedding::backward_rows", Kokkos::RangePolicy<Space>(space, 0, ids.extent(0)),
+        KOKKOS_LAMBDA(index_t r) {
+          const id_t id = ids(r);
+          if (id == 0) return;
+          for (index_t k = 0; k < index_t(dout.extent(1)); ++k) Kokkos::atomic_add(&g(id, k), scale * dout(r, k));
+        });
+  }
+
  private:
   Parameter<T, Space> param_;
 };

@@ -64,6 +64,33 @@ class PositionalEmbedding {
         });
   }
 
+  // Over compact rows (see RowMap): x[r][:] += P[position[r]][:].
+  void forward_rows(const Space& space, Kokkos::View<const index_t*, memory_space> position, View2<T, Space> x) const {
+    auto p = param_.template view<2>();
+    Kokkos::parallel_for(
+        "seqrec::PositionalEmbedding::forward_rows",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {position.extent(0), x.extent(1)}),
+        KOKKOS_LAMBDA(index_t r, index_t k) { x(r, k) += p(position(r), k); });
+  }
+  // dP[t][:] += sum over windows b of dx[row_of(b, t)][:] (in b order: deterministic, no atomics).
+  void backward_rows(const Space& space, Kokkos::View<const index_t**, Kokkos::LayoutRight, memory_space> row_of,
+                     typename View2<T, Space>::const_type dx) const {
+    SEQREC_REQUIRE_EQ(index_t(row_of.extent(1)), maxlen(), "PositionalEmbedding: window length");
+    auto g = param_.template grad_view<2>();
+    const index_t batch = row_of.extent(0);
+    Kokkos::parallel_for(
+        "seqrec::PositionalEmbedding::backward_rows",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {g.extent(0), g.extent(1)}),
+        KOKKOS_LAMBDA(index_t t, index_t k) {
+          T s = 0;
+          for (index_t b = 0; b < batch; ++b) {
+            const index_t r = row_of(b, t);
+            if (r >= 0) s += dx(r, k);
+          }
+          g(t, k) += s;
+        });
+  }
+
  private:
   Parameter<T, Space> param_;
 };

@@ -13,6 +13,7 @@
 #include <seqrec/sequence/embedding.hpp>
 #include <seqrec/sequence/layer_norm.hpp>
 #include <seqrec/sequence/positional.hpp>
+#include <seqrec/sequence/row_map.hpp>
 #include <seqrec/sequence/self_attention.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -43,7 +44,9 @@ class SelfAttentionEncoder {
   using block_type = SelfAttentionBlock<T, Space>;
 
   struct Workspace {
-    std::vector<rows_type> x;  // x[0]: embedded input, x[i+1]: output of block i
+    mutable RowMap<Space> map;  // rebuilt by every forward from the batch's ids
+    rows_type out;              // final states of the real positions
+    std::vector<rows_type> x;   // x[0]: embedded input, x[i+1]: output of block i (real positions only)
     std::vector<typename block_type::Workspace> blocks;
     typename LayerNorm<T, Space>::stats_type final_stats;
     rows_type grad_a, grad_b;
@@ -78,6 +81,8 @@ class SelfAttentionEncoder {
       ws.x.push_back(make_uninitialized<rows_type>(space, "SASRec::x", rows, dim()));
     for (const auto& b : blocks_) ws.blocks.push_back(b.make_workspace(space, batch, maxlen()));
     ws.final_stats = final_ln_.make_stats(space, rows);
+    ws.map = RowMap<Space>(space, batch, maxlen());
+    ws.out = make_uninitialized<rows_type>(space, "SASRec::out", rows, dim());
     ws.grad_a = make_uninitialized<rows_type>(space, "SASRec::grad_a", rows, dim());
     ws.grad_b = make_uninitialized<rows_type>(space, "SASRec::grad_b", rows, dim());
     ws.batch = batch;
@@ -85,35 +90,51 @@ class SelfAttentionEncoder {
     return ws;
   }
 
-  // hidden [batch*maxlen, dim]: the representation after each position (row b*maxlen + t).
+  // hidden [batch*maxlen, dim]: the representation after each position (row b*maxlen + t; zero at padding).
+  // Internally only the real positions are computed (RowMap).
   void forward(const Space& space, ids_type ids, const Embedding<T, Space>& items, rows_type hidden,
                const Workspace& ws, bool train, RandomStream step) const {
     check(ids, hidden, ws);
-    const index_t batch = ids.extent(0), len = ids.extent(1), d = dim();
-    View3<T, Space> x0(ws.x[0].data(), batch, len, d);
-    items.forward(space, ids, x0, math::sqrt(T(d)));
-    pos_.forward(space, ids, x0);
-    if (train) drop_.forward(space, ws.x[0], ws.x[0], stream(step, 0));
+    const index_t n = ws.map.build(space, ids), d = dim();
+    const auto row_of = ws.map.row_of;
+    const auto x0 = first_rows(ws.x[0], n);
+    items.forward_rows(space, Kokkos::subview(ws.map.ids, std::make_pair(index_t(0), n)), x0, math::sqrt(T(d)));
+    pos_.forward_rows(space, Kokkos::subview(ws.map.position, std::make_pair(index_t(0), n)), x0);
+    if (train) drop_.forward(space, x0, x0, stream(step, 0));
     for (std::size_t i = 0; i < blocks_.size(); ++i)
-      blocks_[i].forward(space, ids, ws.x[i], ws.x[i + 1], ws.blocks[i], train, block_streams(step, i));
-    final_ln_.forward(space, ws.x.back(), hidden, ws.final_stats);
+      blocks_[i].forward(space, row_of, first_rows(ws.x[i], n), first_rows(ws.x[i + 1], n), ws.blocks[i], train,
+                         block_streams(step, i));
+    const auto out = first_rows(ws.out, n);
+    final_ln_.forward(space, first_rows(ws.x.back(), n), out, ws.final_stats);
+    // Scatter the real rows into the padded layout the heads read.
+    Kokkos::deep_copy(space, hidden, T(0));
+    const auto source = ws.map.source;
+    Kokkos::parallel_for(
+        "seqrec::SASRec::scatter", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {n, d}),
+        KOKKOS_LAMBDA(index_t r, index_t k) { hidden(source(r), k) = out(r, k); });
   }
 
-  // Accumulates gradients of every parameter, the shared item embedding's included, from d hidden.
+  // Accumulates gradients of every parameter, the shared item embedding's included, from d hidden. Uses
+  // the row map of the preceding forward on the same ids.
   void backward(const Space& space, ids_type ids, const Embedding<T, Space>& items, const_rows_type dhidden,
                 const Workspace& ws, bool train, RandomStream step) const {
     check(ids, dhidden, ws);
-    const index_t batch = ids.extent(0), len = ids.extent(1), d = dim();
-    rows_type g = ws.grad_a, other = ws.grad_b;
-    final_ln_.backward(space, ws.x.back(), dhidden, g, ws.final_stats);
+    const index_t n = ws.map.rows, d = dim();
+    const auto row_of = ws.map.row_of;
+    const auto source = ws.map.source;
+    const auto dout = first_rows(ws.out, n);  // forward's output is no longer needed
+    Kokkos::parallel_for(
+        "seqrec::SASRec::gather", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {n, d}),
+        KOKKOS_LAMBDA(index_t r, index_t k) { dout(r, k) = dhidden(source(r), k); });
+    rows_type g = first_rows(ws.grad_a, n), other = first_rows(ws.grad_b, n);
+    final_ln_.backward(space, first_rows(ws.x.back(), n), dout, g, ws.final_stats);
     for (std::size_t i = blocks_.size(); i-- > 0;) {
-      blocks_[i].backward(space, ids, ws.x[i], g, other, ws.blocks[i], train, block_streams(step, i));
+      blocks_[i].backward(space, row_of, first_rows(ws.x[i], n), g, other, ws.blocks[i], train, block_streams(step, i));
       std::swap(g, other);
     }
     if (train) drop_.backward(space, g, g, stream(step, 0));
-    View3<T, Space> g3(g.data(), batch, len, d);
-    pos_.backward(space, ids, g3);
-    items.backward(space, ids, g3, math::sqrt(T(d)));
+    pos_.backward_rows(space, row_of, g);
+    items.backward_rows(space, Kokkos::subview(ws.map.ids, std::make_pair(index_t(0), n)), g, math::sqrt(T(d)));
   }
 
  private:

@@ -3,7 +3,8 @@
 //   a   = Wo · Attention(Wq n1, Wk x, Wv x)
 //   m   = n1 + a                      the residual adds to the normalised queries
 //   y   = FFN(LN2(m))                 FFN carries its own residual
-//   y  *= not padding                 padding rows are zeroed after every block
+// Rows are the real positions only (RowMap): SASRec zeroes padding rows after every block, which is
+// the same as never computing them, since attention masks padding keys.
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -15,6 +16,7 @@
 #include <seqrec/sequence/feed_forward.hpp>
 #include <seqrec/sequence/layer_norm.hpp>
 #include <seqrec/sequence/linear.hpp>
+#include <seqrec/sequence/row_map.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -30,7 +32,7 @@ class SelfAttentionBlock {
   using memory_space = typename Space::memory_space;
   using rows_type = View2<T, Space>;
   using const_rows_type = typename rows_type::const_type;
-  using ids_type = Kokkos::View<const id_t**, Kokkos::LayoutRight, memory_space>;
+  using row_map_type = typename CausalAttention<T, Space>::row_map_type;
   using stats_type = typename LayerNorm<T, Space>::stats_type;
 
   // What forward keeps for backward, and backward's scratch; sized for `batch` windows of `len`.
@@ -95,41 +97,45 @@ class SelfAttentionBlock {
     RandomStream attention, ffn1, ffn2;
   };
 
-  // x: [batch*len, dim] -> y (must not alias x).
-  void forward(const Space& space, ids_type ids, const_rows_type x, rows_type y, const Workspace& ws, bool train,
+  // x: [rows, dim] (the real positions of the windows, see RowMap) -> y (must not alias x).
+  void forward(const Space& space, row_map_type row_of, const_rows_type x, rows_type y, const Workspace& ws, bool train,
                const Streams& rs) const {
-    SEQREC_REQUIRE(ws.batch == index_t(ids.extent(0)) && ws.len == index_t(ids.extent(1)),
-                   "SelfAttentionBlock: workspace made for ", ws.batch, "x", ws.len, " windows, got ", ids.extent(0),
-                   "x", ids.extent(1));
-    ln1_.forward(space, x, ws.n1, ws.s1);
-    wq_.forward(space, ws.n1, ws.q);
-    wk_.forward(space, x, ws.k);
-    wv_.forward(space, x, ws.v);
-    attn_.forward(space, ids, ws.q, ws.k, ws.v, ws.ctx, ws.probs, train, rs.attention);
-    wo_.forward(space, ws.ctx, ws.m);
-    add_into(space, ws.m, ws.n1);
-    ln2_.forward(space, ws.m, ws.n2, ws.s2);
-    ffn_.forward(space, ws.n2, y, ws.ffn, train, rs.ffn1, rs.ffn2);
-    zero_padding_rows(space, ids, y);
+    SEQREC_REQUIRE(ws.batch == index_t(row_of.extent(0)) && ws.len == index_t(row_of.extent(1)),
+                   "SelfAttentionBlock: workspace made for ", ws.batch, "x", ws.len, " windows, got ", row_of.extent(0),
+                   "x", row_of.extent(1));
+    const index_t n = x.extent(0);
+    const auto n1 = first_rows(ws.n1, n), q = first_rows(ws.q, n), k = first_rows(ws.k, n), v = first_rows(ws.v, n),
+               ctx = first_rows(ws.ctx, n), m = first_rows(ws.m, n), n2 = first_rows(ws.n2, n);
+    ln1_.forward(space, x, n1, ws.s1);
+    wq_.forward(space, n1, q);
+    wk_.forward(space, x, k);
+    wv_.forward(space, x, v);
+    attn_.forward(space, row_of, q, k, v, ctx, ws.probs, train, rs.attention);
+    wo_.forward(space, ctx, m);
+    add_into(space, m, n1);
+    ln2_.forward(space, m, n2, ws.s2);
+    ffn_.forward(space, n2, y, ws.ffn, train, rs.ffn1, rs.ffn2);
   }
 
-  // dx from dy (dy is read-only; dx must alias neither dy nor x), accumulating parameter gradients.
-  void backward(const Space& space, ids_type ids, const_rows_type x, const_rows_type dy, rows_type dx,
+  // dx from dy (dx must alias neither dy nor x), accumulating parameter gradients.
+  void backward(const Space& space, row_map_type row_of, const_rows_type x, const_rows_type dy, rows_type dx,
                 const Workspace& ws, bool train, const Streams& rs) const {
-    // g1 = dy with padding rows zeroed (the mask after the block)
-    Kokkos::deep_copy(space, ws.g1, dy);
-    zero_padding_rows(space, ids, ws.g1);
-    ffn_.backward(space, ws.n2, ws.g1, ws.g2, ws.g3, ws.ffn, train, rs.ffn1, rs.ffn2);  // g2 = d n2
-    ln2_.backward(space, ws.m, ws.g2, ws.g1, ws.s2);  // g1 = d m = d n1 (residual) = d a
-    wo_.backward(space, ws.ctx, ws.g1, ws.g2);        // g2 = d ctx
-    attn_.backward(space, ids, ws.q, ws.k, ws.v, ws.g2, ws.probs, ws.dscores, ws.g3, ws.g4, dx, train,
+    const index_t n = x.extent(0);
+    const auto n1 = first_rows(ws.n1, n), q = first_rows(ws.q, n), k = first_rows(ws.k, n), v = first_rows(ws.v, n),
+               ctx = first_rows(ws.ctx, n), m = first_rows(ws.m, n), n2 = first_rows(ws.n2, n);
+    const auto g1 = first_rows(ws.g1, n), g2 = first_rows(ws.g2, n), g3 = first_rows(ws.g3, n),
+               g4 = first_rows(ws.g4, n);
+    ffn_.backward(space, n2, dy, g2, g3, ws.ffn, train, rs.ffn1, rs.ffn2);  // g2 = d n2
+    ln2_.backward(space, m, g2, g1, ws.s2);                                 // g1 = d m = d n1 (residual) = d a
+    wo_.backward(space, ctx, g1, g2);                                       // g2 = d ctx
+    attn_.backward(space, row_of, q, k, v, g2, ws.probs, ws.dscores, g3, g4, dx, train,
                    rs.attention);  // g3 = dq, g4 = dk, dx = dv
     // dx is x's gradient through k and v; g1 accumulates n1's gradient (residual + query projection).
-    wv_.backward(space, x, dx, ws.g2);                              // g2 = dv Wv^T
-    wk_.backward(space, x, ws.g4, ws.g2, /*accumulate=*/true);      // g2 += dk Wk^T
-    wq_.backward(space, ws.n1, ws.g3, ws.g1, /*accumulate=*/true);  // g1 += dq Wq^T
-    ln1_.backward(space, x, ws.g1, dx, ws.s1);                      // dx = d x through LN1
-    add_into(space, dx, ws.g2);
+    wv_.backward(space, x, dx, g2);                        // g2 = dv Wv^T
+    wk_.backward(space, x, g4, g2, /*accumulate=*/true);   // g2 += dk Wk^T
+    wq_.backward(space, n1, g3, g1, /*accumulate=*/true);  // g1 += dq Wq^T
+    ln1_.backward(space, x, g1, dx, ws.s1);                // dx = d x through LN1
+    add_into(space, dx, g2);
   }
 
  private:
@@ -139,16 +145,6 @@ class SelfAttentionBlock {
         Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {y.extent(0), y.extent(1)}),
         KOKKOS_LAMBDA(index_t r, index_t c) { y(r, c) += x(r, c); });
   }
-  static void zero_padding_rows(const Space& space, ids_type ids, rows_type y) {
-    const index_t len = ids.extent(1);
-    Kokkos::parallel_for(
-        "seqrec::SelfAttentionBlock::mask",
-        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {y.extent(0), y.extent(1)}),
-        KOKKOS_LAMBDA(index_t r, index_t c) {
-          if (ids(r / len, r % len) == 0) y(r, c) = T(0);
-        });
-  }
-
   LayerNorm<T, Space> ln1_;
   Linear<T, Space> wq_, wk_, wv_, wo_;
   CausalAttention<T, Space> attn_;
