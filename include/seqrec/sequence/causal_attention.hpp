@@ -173,7 +173,7 @@ class CausalAttention {
   KOKKOS_INLINE_FUNCTION static T dropped(const RandomStream& rs, index_t b, index_t h, index_t i, index_t j, index_t H,
                                           index_t len, T rate, T keep_scale) {
     const auto counter = static_cast<std::uint64_t>(((b * H + h) * len + i) * len + j);
-    return rs.uniform<T>(counter) < rate ? T(0) : keep_scale;
+    return T(rs.uniform<T>(counter) >= rate) * keep_scale;  // branch-free, as in Dropout
   }
 
   template <class Q, class O, class P>
