@@ -10,6 +10,7 @@
 #include <seqrec/data/readers.hpp>
 #include <seqrec/data/split.hpp>
 #include <seqrec/eval/full.hpp>
+#include <seqrec/eval/report.hpp>
 #include <seqrec/eval/sampled.hpp>
 #include <seqrec/sequence/gru.hpp>
 #include <seqrec/sequence/lstm.hpp>
@@ -25,6 +26,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -55,6 +58,18 @@ seqrec::data::Sequences with_items(const seqrec::data::Split& split, bool add_va
   }
   x.sort_chronological();
   return seqrec::data::Sequences::from(x);
+}
+
+// Published numbers on the same data and protocol (../shared/data/README.md), to print beside ours.
+struct Reference {
+  const char* name;
+  double hr10, ndcg10;
+};
+std::optional<Reference> paper_reference(const std::string& data, const std::string& model) {
+  if (data.find("games") == std::string::npos) return std::nullopt;
+  if (model == "sasrec") return Reference{"SASRec paper (Games)", 0.7410, 0.5360};
+  if (model == "gru4rec") return Reference{"GRU4Rec+ in SASRec paper", 0.6599, 0.4759};
+  return std::nullopt;
 }
 
 template <class Model>
@@ -185,9 +200,24 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     out["full_test_ndcg10"] = m.ndcg_at(10);
     out["full_eval_seconds"] = seconds_since(te);
   }
-  if (!o.json_only)
-    std::fprintf(stderr, "test (best epoch %d): HR@10 %.4f  NDCG@10 %.4f  | %.2f s/epoch\n", best_epoch, test.hr_at(10),
-                 test.ndcg_at(10), train_seconds / std::max(1, epochs_run));
+  if (!o.json_only) {
+    std::fprintf(stderr,
+                 "test (best epoch %d, sampled: 1 + %d negatives, %lld users): HR@10 %.4f  NDCG@10 %.4f"
+                 "  | %.2f s/epoch\n",
+                 best_epoch, o.negatives, (long long)test.count, test.hr_at(10), test.ndcg_at(10),
+                 train_seconds / std::max(1, epochs_run));
+    if (const auto ref = paper_reference(o.data, o.model); ref && o.negatives == 100) {
+      seqrec::eval::SummaryTable table({"HR@10", "NDCG@10"});
+      table.add(ref->name, {{"HR@10", ref->hr10}, {"NDCG@10", ref->ndcg10}});
+      table.add(std::string("seqrec ") + model_name, {{"HR@10", test.hr_at(10)}, {"NDCG@10", test.ndcg_at(10)}});
+      table.reference(ref->name);
+      std::ostringstream os;
+      table.print(os);
+      std::fprintf(stderr, "%s", os.str().c_str());
+      out["paper_hr10"] = ref->hr10;
+      out["paper_ndcg10"] = ref->ndcg10;
+    }
+  }
   std::cout << out.dump() << std::endl;
   return 0;
 }
@@ -244,7 +274,7 @@ int main(int argc, char* argv[]) {
   app.add_option("--clip", o.clip, "gradient-norm clipping (0: none)");
   app.add_option("--batch", o.batch, "users per batch")->check(CLI::PositiveNumber);
   app.add_option("--epochs", o.epochs, "maximum epochs")->check(CLI::PositiveNumber);
-  app.add_option("--patience", o.patience, "evaluations without validation NDCG@10 gain before stopping");
+  app.add_option("--patience", o.patience, "epochs without validation NDCG@10 gain before stopping");
   app.add_option("--eval-every", o.eval_every, "evaluate every N epochs")->check(CLI::PositiveNumber);
   app.add_option("--eval", o.eval, "sampled | full | both")->check(CLI::IsMember({"sampled", "full", "both"}));
   app.add_option("--negatives", o.negatives, "sampled negatives per evaluated user")->check(CLI::PositiveNumber);
