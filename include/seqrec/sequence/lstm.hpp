@@ -152,11 +152,7 @@ class Lstm {
  private:
   template <class X, class H>
   void check(const ids_type& ids, const X& x, const H& h, const Workspace& ws) const {
-    const index_t rows = index_t(ids.extent(0)) * index_t(ids.extent(1));
-    SEQREC_REQUIRE_SHAPE(x, "Lstm input", rows, in());
-    SEQREC_REQUIRE_SHAPE(h, "Lstm state", rows, hidden());
-    SEQREC_REQUIRE(ws.batch == index_t(ids.extent(0)) && ws.len == index_t(ids.extent(1)), "Lstm: workspace made for ",
-                   ws.batch, "x", ws.len, " windows, got ", ids.extent(0), "x", ids.extent(1));
+    detail::check_recurrent("Lstm", ids, x, h, ws, in(), hidden());
   }
 
   Linear<T, Space> wi_, wh_;

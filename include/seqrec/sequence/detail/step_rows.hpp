@@ -1,9 +1,12 @@
 // Shared by the recurrent layers: the rows of one time step in a [batch*len, cols] matrix.
 #pragma once
 
+#include <seqrec/core/error.hpp>
 #include <seqrec/core/view.hpp>
 
 #include <Kokkos_Core.hpp>
+
+#include <string>
 
 namespace seqrec::sequence::detail {
 
@@ -15,6 +18,18 @@ auto step_rows(const V& v, index_t t, index_t len) {
                          Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   const index_t batch = v.extent(0) / len, cols = v.extent(1);
   return S(v.data() + t * cols, Kokkos::LayoutStride(batch, len * cols, cols, 1));
+}
+
+// Shapes a recurrent layer's forward/backward need: x [batch*len, in], h [batch*len, hidden], and a
+// workspace made for these windows.
+template <class Ids, class X, class H, class W>
+void check_recurrent(const char* layer, const Ids& ids, const X& x, const H& h, const W& ws, index_t in,
+                     index_t hidden) {
+  const index_t rows = index_t(ids.extent(0)) * index_t(ids.extent(1));
+  SEQREC_REQUIRE_SHAPE(x, std::string(layer) + " input", rows, in);
+  SEQREC_REQUIRE_SHAPE(h, std::string(layer) + " state", rows, hidden);
+  SEQREC_REQUIRE(ws.batch == index_t(ids.extent(0)) && ws.len == index_t(ids.extent(1)), layer, ": workspace made for ",
+                 ws.batch, "x", ws.len, " windows, got ", ids.extent(0), "x", ids.extent(1));
 }
 
 }  // namespace seqrec::sequence::detail
