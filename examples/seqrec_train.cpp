@@ -45,6 +45,8 @@ struct Options {
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
   std::uint64_t seed = 42;
   std::string eval = "sampled";
+  std::string checkpoint;
+  bool resume = false;
   bool json_only = false;
   bool scalar_double = false;
 };
@@ -125,9 +127,16 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                model_name, o.data.c_str(), (long long)data.num_users(), (long long)data.num_items(),
                (long long)data.size(), Space::name(), Space::concurrency(), sizeof(T) == 4 ? "float" : "double");
   double best_ndcg = -1, train_seconds = 0;
-  int best_epoch = 0, epochs_run = 0;
+  int best_epoch = 0, epochs_run = 0, epochs_trained = 0;  // trained: in this process (after a resume)
   seqrec::eval::MetricSet best_valid;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  int first_epoch = 1;
+  if (o.resume && !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint)) {
+    first_epoch = int(model.load(o.checkpoint)) + 1;
+    best_epoch = first_epoch - 1;  // early stopping counts from here; the best weights so far are these
+    snapshot(false);
+    if (!o.json_only) std::fprintf(stderr, "resumed from %s after epoch %d\n", o.checkpoint.c_str(), first_epoch - 1);
+  }
+  for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto t0 = Clock::now();
     shuffler.shuffle(space, epoch);
     double loss_sum = 0;
@@ -145,6 +154,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     const double epoch_seconds = seconds_since(t0);
     train_seconds += epoch_seconds;
     epochs_run = epoch;
+    ++epochs_trained;
     if (tty) std::fprintf(stderr, "\n");
     nlohmann::json line = {{"epoch", epoch}, {"loss", loss_sum / nb}, {"seconds", epoch_seconds}};
     if (epoch % o.eval_every == 0 || epoch == o.epochs) {
@@ -164,6 +174,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
         std::fprintf(stderr, "epoch %3d loss %.4f  valid HR@10 %.4f NDCG@10 %.4f  (%.2fs train, best %d)\n", epoch,
                      loss_sum / nb, m.hr_at(10), m.ndcg_at(10), epoch_seconds, best_epoch);
     }
+    if (!o.checkpoint.empty()) model.save(o.checkpoint, epoch);
     std::cout << line.dump() << std::endl;
     if (epoch - best_epoch >= o.patience) {
       if (!o.json_only) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", o.patience);
@@ -181,7 +192,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"seed", o.seed},
                         {"epochs", epochs_run},
                         {"best_epoch", best_epoch},
-                        {"seconds_per_epoch", train_seconds / std::max(1, epochs_run)},
+                        {"seconds_per_epoch", train_seconds / std::max(1, epochs_trained)},
                         {"train_seconds", train_seconds},
                         {"valid_hr10", best_valid.hr_at(10)},
                         {"valid_ndcg10", best_valid.ndcg_at(10)},
@@ -205,7 +216,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                  "test (best epoch %d, sampled: 1 + %d negatives, %lld users): HR@10 %.4f  NDCG@10 %.4f"
                  "  | %.2f s/epoch\n",
                  best_epoch, o.negatives, (long long)test.count, test.hr_at(10), test.ndcg_at(10),
-                 train_seconds / std::max(1, epochs_run));
+                 train_seconds / std::max(1, epochs_trained));
     if (const auto ref = paper_reference(o.data, o.model); ref && o.negatives == 100) {
       seqrec::eval::SummaryTable table({"HR@10", "NDCG@10"});
       table.add(ref->name, {{"HR@10", ref->hr10}, {"NDCG@10", ref->ndcg10}});
@@ -281,6 +292,8 @@ int main(int argc, char* argv[]) {
   app.add_option("--max-eval-users", o.max_eval_users, "evaluate a seeded sample of users (0: all)");
   app.add_option("--seed", o.seed, "seed of everything random");
   app.add_option("--threads", o.threads, "OpenMP threads (0: Kokkos default)");
+  app.add_option("--checkpoint", o.checkpoint, "write a checkpoint here after every epoch (atomically)");
+  app.add_flag("--resume", o.resume, "continue from --checkpoint when it exists");
   app.add_flag("--json", o.json_only, "JSON lines only (no human progress)");
   app.add_flag("--double", o.scalar_double, "compute in double");
   CLI11_PARSE(app, argc, argv);
@@ -288,7 +301,8 @@ int main(int argc, char* argv[]) {
   Kokkos::InitArguments args;
   if (o.threads > 0) args.num_threads = o.threads;
   Kokkos::ScopeGuard guard(args);
-  if (o.threads > 0) seqrec::linalg::set_blas_threads(o.threads);
+  // BLAS runs between kernels on the calling thread: give it the same cores as Kokkos.
+  seqrec::linalg::set_blas_threads(o.threads > 0 ? o.threads : Kokkos::DefaultHostExecutionSpace::concurrency());
   try {
     std::filesystem::path path(o.data);
     if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);

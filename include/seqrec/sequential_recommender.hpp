@@ -122,7 +122,7 @@ class SequentialRecommender {
                            train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
   }
   std::int64_t load(const std::filesystem::path& path) {
-    const auto state = train::load_checkpoint(path, params_, &*optimizer_);
+    const auto state = train::load_checkpoint<T, Space, train::Adam<T, Space>>(path, params_, &*optimizer_);
     rng_ = RandomSource(state.seed);
     rng_.set_streams_used(state.streams_used);
     return state.epoch;

@@ -1,6 +1,8 @@
 #include "support/backends.hpp"
 
+#include <seqrec/train/adagrad.hpp>
 #include <seqrec/train/adam.hpp>
+#include <seqrec/train/sgd.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -58,6 +60,67 @@ TEMPLATE_TEST_CASE("Adam clips the global gradient norm", "[train][adam]", SEQRE
   seqrec::train::Adam<T, Space> adam(space, params, cfg);
   CHECK(adam.step(space) == Approx(std::sqrt(34.0)));
   // First Adam step moves each weight by about lr * sign(g) whatever the clip: check the moment instead.
-  auto m = seqrec::to_host(adam.first_moments()[1]);
+  auto m = seqrec::to_host(adam.first_moment(1));
   CHECK(m(0) == Approx(0.1 * 4 / std::sqrt(34.0)).epsilon(1e-5));
+}
+
+TEMPLATE_TEST_CASE("SGD with momentum and Adagrad follow their reference updates", "[train][sgd][adagrad]",
+                   SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  STATIC_REQUIRE(seqrec::train::Optimizer<seqrec::train::Adam<T, Space>>);
+  STATIC_REQUIRE(seqrec::train::Optimizer<seqrec::train::Sgd<T, Space>>);
+  STATIC_REQUIRE(seqrec::train::Optimizer<seqrec::train::Adagrad<T, Space>>);
+  Space space;
+  const double target[3] = {0.5, 0.5, -1};
+  auto run = [&](auto& opt, auto& params, auto& w, auto update) {
+    double ref[3] = {1, -2, 3}, st[3] = {0.1, 0.1, 0.1};
+    for (int t = 1; t <= 50; ++t) {
+      auto hw = seqrec::to_host(w.value());
+      auto hg = Kokkos::create_mirror_view(w.grad());
+      for (int j = 0; j < 3; ++j) hg(j) = hw(j) - T(target[j]);
+      Kokkos::deep_copy(w.grad(), hg);
+      opt.step(space);
+      for (int j = 0; j < 3; ++j) update(ref[j], st[j], ref[j] - target[j] + 0.01 * ref[j]);
+    }
+    auto now = seqrec::to_host(w.value());
+    for (int j = 0; j < 3; ++j) CHECK(now(j) == Approx(ref[j]).epsilon(sizeof(T) == 4 ? 1e-4 : 1e-10).margin(1e-5));
+    (void)params;
+  };
+  {
+    seqrec::ParameterSet<T, Space> params;
+    auto w = params.add(space, "w", {3});
+    Kokkos::deep_copy(w.value(), seqrec::test::from_vector<Space, T>({1, -2, 3}));
+    seqrec::train::SgdConfig cfg;
+    cfg.lr = 0.05;
+    cfg.momentum = 0.9;
+    cfg.nesterov = true;
+    cfg.l2 = 0.01;
+    seqrec::train::Sgd<T, Space> sgd(space, params, cfg);
+    run(sgd, params, w, [](double& x, double& v, double g) {
+      v = (v == 0.1 ? 0.0 : v);  // velocity starts at zero
+      v = 0.9 * v + g;
+      x -= 0.05 * (g + 0.9 * v);
+      if (v == 0.1) v = 0.1000000001;
+    });
+    CHECK(sgd.steps() == 50);
+  }
+  {
+    seqrec::ParameterSet<T, Space> params;
+    auto w = params.add(space, "w", {3});
+    Kokkos::deep_copy(w.value(), seqrec::test::from_vector<Space, T>({1, -2, 3}));
+    seqrec::train::AdagradConfig cfg;
+    cfg.lr = 0.5;
+    cfg.initial_accumulator = 0.1;
+    cfg.l2 = 0.01;
+    seqrec::train::Adagrad<T, Space> ada(space, params, cfg);
+    run(ada, params, w, [](double& x, double& acc, double g) {
+      acc += g * g;
+      x -= 0.5 * g / (std::sqrt(acc) + 1e-10);
+    });
+  }
+  seqrec::ParameterSet<T, Space> params;
+  params.add(space, "w", {3});
+  CHECK_THROWS_AS((seqrec::train::Sgd<T, Space>(space, params, seqrec::train::SgdConfig{0.1, 1.5})), seqrec::Error);
+  CHECK_THROWS_AS((seqrec::train::Adagrad<T, Space>(space, params, seqrec::train::AdagradConfig{-1.0})), seqrec::Error);
 }

@@ -1,11 +1,12 @@
-// Checkpoints: every parameter, the optimizer's moments and step count, and the training position (epoch,
-// random streams used), in a versioned little-endian binary format with names, shapes and scalar type
-// checked on load and a checksum over the whole file. Written atomically (temporary file, fsync, rename),
-// so a crash leaves the previous checkpoint intact. Resuming on Serial continues bit for bit.
+// Checkpoints: every parameter, the optimizer's state buffers and step count, and the training position
+// (epoch, random seed and streams used), in a versioned little-endian binary format with names, shapes and
+// scalar type checked on load and a checksum over the whole file. Written atomically (temporary file,
+// fsync, rename), so a crash leaves the previous checkpoint intact. Resuming on Serial continues bit for bit.
 //
 // Layout (version 1):
-//   "SEQRECCK" u32 version u32 sizeof(scalar) i64 epoch u64 seed u64 streams_used i64 optimizer_steps u64 count
-//   count x { u32 name_len, name, u32 rank, rank x i64 extent, value[], m[], v[] }   (m, v empty without Adam)
+//   "SEQRECCK" u32 version u32 sizeof(scalar) i64 epoch u64 seed u64 streams_used u64 count
+//   count x { u32 name_len, name, u32 rank, rank x i64 extent, value[] }
+//   i64 optimizer_steps (-1: no optimizer state) u64 buffers  buffers x { u64 length, data[] }
 //   u64 FNV-1a checksum of everything before it
 #pragma once
 
@@ -15,6 +16,7 @@
 #include <seqrec/core/parameter.hpp>
 #include <seqrec/core/view.hpp>
 #include <seqrec/train/adam.hpp>
+#include <seqrec/train/optimizer.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -61,7 +63,7 @@ class Writer {
 
 class Reader {
  public:
-  Reader(std::string data, std::string path) : data_(std::move(data)), path_(std::move(path)) {}
+  Reader(const std::string& data, std::string path) : data_(data), path_(std::move(path)) {}
   template <class X>
   X get(const char* what) {
     X x;
@@ -74,11 +76,16 @@ class Reader {
     std::memcpy(p, data_.data() + pos_, n);
     pos_ += n;
   }
+  void skip(std::size_t n, const char* what) {
+    SEQREC_REQUIRE_CODE(pos_ + n <= data_.size(), Errc::parse, path_, ": truncated checkpoint while reading ", what,
+                        " at byte ", pos_);
+    pos_ += n;
+  }
   std::size_t pos() const { return pos_; }
   const std::string& data() const { return data_; }
 
  private:
-  std::string data_;
+  const std::string& data_;
   std::string path_;
   std::size_t pos_ = 0;
 };
@@ -97,10 +104,10 @@ void get_view(Reader& r, const V& v, const char* what) {
 }
 }  // namespace detail
 
-// Writes parameters (and Adam's state when `adam` is not null) to `path` atomically.
-template <Scalar T, ExecutionSpace Space>
+// Writes parameters (and the optimizer's state when `optimizer` is not null) to `path` atomically.
+template <Scalar T, ExecutionSpace Space, class Opt = Adam<T, Space>>
 void save_checkpoint(const std::filesystem::path& path, const ParameterSet<T, Space>& params,
-                     const std::type_identity_t<Adam<T, Space>>* adam, const CheckpointState& state) {
+                     std::type_identity_t<const Opt*> optimizer, const CheckpointState& state) {
   detail::Writer w;
   w.put_bytes(detail::kMagic, sizeof(detail::kMagic));
   w.put(detail::kVersion);
@@ -108,102 +115,110 @@ void save_checkpoint(const std::filesystem::path& path, const ParameterSet<T, Sp
   w.put(state.epoch);
   w.put(state.seed);
   w.put(state.streams_used);
-  w.put(std::int64_t(adam ? adam->steps() : -1));
   w.put(std::uint64_t(params.size()));
-  std::size_t i = 0;
   for (const auto& p : params) {
     w.put(std::uint32_t(p.name().size()));
     w.put_bytes(p.name().data(), p.name().size());
     w.put(std::uint32_t(p.rank()));
     for (auto e : p.shape()) w.put(std::int64_t(e));
     detail::put_view(w, p.value());
-    if (adam) {
-      detail::put_view(w, adam->first_moments()[i]);
-      detail::put_view(w, adam->second_moments()[i]);
-    }
-    ++i;
   }
+  w.put(std::int64_t(optimizer ? optimizer->steps() : -1));
+  w.put(std::uint64_t(optimizer ? optimizer->state().size() : 0));
+  if (optimizer)
+    for (const auto& buf : optimizer->state()) {
+      w.put(std::uint64_t(buf.extent(0)));
+      detail::put_view(w, buf);
+    }
   const std::uint64_t sum = detail::fnv1a(w.buffer().data(), w.buffer().size());
   w.put(sum);
   write_file_atomic(path, std::string_view(w.buffer()));
 }
 
-// Reads a checkpoint into `params` (and `adam`), checking format, scalar type, names and shapes; throws
-// Errc::parse / Errc::shape_mismatch naming what differs. Nothing is modified unless everything checks.
-template <Scalar T, ExecutionSpace Space>
+// Reads a checkpoint into `params` (and `optimizer`), checking format, scalar type, names, shapes and the
+// optimizer's buffers; throws Errc::parse / Errc::shape_mismatch naming what differs. Nothing is modified
+// unless everything checks.
+template <Scalar T, ExecutionSpace Space, class Opt = Adam<T, Space>>
 CheckpointState load_checkpoint(const std::filesystem::path& path, const ParameterSet<T, Space>& params,
-                                std::type_identity_t<Adam<T, Space>>* adam) {
+                                std::type_identity_t<Opt*> optimizer) {
   std::ifstream in(path, std::ios::binary);
   SEQREC_REQUIRE_CODE(in.good(), Errc::io, "cannot open checkpoint '", path.string(), "'");
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string where = path.string();
   SEQREC_REQUIRE_CODE(data.size() >= sizeof(detail::kMagic) + 8, Errc::parse, where, ": not a seqrec checkpoint (",
                       data.size(), " bytes)");
-  std::uint64_t stored = 0;
-  std::memcpy(&stored, data.data() + data.size() - 8, 8);
   SEQREC_REQUIRE_CODE(std::memcmp(data.data(), detail::kMagic, sizeof(detail::kMagic)) == 0, Errc::parse, where,
                       ": not a seqrec checkpoint (bad magic)");
+  std::uint64_t stored = 0;
+  std::memcpy(&stored, data.data() + data.size() - 8, 8);
   SEQREC_REQUIRE_CODE(detail::fnv1a(data.data(), data.size() - 8) == stored, Errc::parse, where,
                       ": checksum mismatch (the file is corrupt or truncated)");
-  detail::Reader r(data.substr(0, data.size() - 8), where);
-  char magic[8];
-  r.get_bytes(magic, 8, "magic");
-  const auto version = r.get<std::uint32_t>("version");
-  SEQREC_REQUIRE_CODE(version == detail::kVersion, Errc::parse, where, ": checkpoint version ", version,
-                      ", this seqrec reads version ", detail::kVersion);
-  const auto scalar = r.get<std::uint32_t>("scalar size");
-  SEQREC_REQUIRE_CODE(scalar == sizeof(T), Errc::parse, where, ": checkpoint holds ", scalar == 4 ? "float" : "double",
-                      " parameters, the model is ", sizeof(T) == 4 ? "float" : "double");
+  data.resize(data.size() - 8);
+  // Two passes over the same bytes: the first checks everything, the second copies.
   CheckpointState state;
-  state.epoch = r.get<std::int64_t>("epoch");
-  state.seed = r.get<std::uint64_t>("seed");
-  state.streams_used = r.get<std::uint64_t>("streams");
-  const auto steps = r.get<std::int64_t>("optimizer steps");
-  SEQREC_REQUIRE_CODE(!adam || steps >= 0, Errc::parse, where, ": checkpoint has no optimizer state to resume");
-  const auto count = r.get<std::uint64_t>("parameter count");
-  SEQREC_REQUIRE_EQ(count, std::uint64_t(params.size()), where + ": number of parameters");
-  // First pass: check every name and shape; second pass: copy.
-  const std::size_t start = r.pos();
   for (int pass = 0; pass < 2; ++pass) {
-    detail::Reader rr(r.data(), where);
-    std::vector<char> skip(start);
-    rr.get_bytes(skip.data(), start, "header");
+    const bool copy = pass == 1;
+    detail::Reader r(data, where);
+    char magic[8];
+    r.get_bytes(magic, 8, "magic");
+    const auto version = r.get<std::uint32_t>("version");
+    SEQREC_REQUIRE_CODE(version == detail::kVersion, Errc::parse, where, ": checkpoint version ", version,
+                        ", this seqrec reads version ", detail::kVersion);
+    const auto scalar = r.get<std::uint32_t>("scalar size");
+    SEQREC_REQUIRE_CODE(scalar == sizeof(T), Errc::parse, where, ": checkpoint holds ",
+                        scalar == 4 ? "float" : "double", " parameters, the model is ",
+                        sizeof(T) == 4 ? "float" : "double");
+    state.epoch = r.get<std::int64_t>("epoch");
+    state.seed = r.get<std::uint64_t>("seed");
+    state.streams_used = r.get<std::uint64_t>("streams");
+    const auto count = r.get<std::uint64_t>("parameter count");
+    SEQREC_REQUIRE_EQ(count, std::uint64_t(params.size()), where + ": number of parameters");
     std::size_t i = 0;
     for (const auto& p : params) {
-      const auto len = rr.get<std::uint32_t>("name length");
+      const auto len = r.get<std::uint32_t>("name length");
       SEQREC_REQUIRE_CODE(len < 4096, Errc::parse, where, ": implausible name length ", len);
       std::string name(len, '\0');
-      rr.get_bytes(name.data(), len, "name");
+      r.get_bytes(name.data(), len, "name");
       SEQREC_REQUIRE_CODE(name == p.name(), Errc::shape_mismatch, where, ": parameter ", i, " is '", name,
                           "' in the checkpoint, '", p.name(), "' in the model");
-      const auto rank = rr.get<std::uint32_t>("rank");
+      const auto rank = r.get<std::uint32_t>("rank");
+      SEQREC_REQUIRE_CODE(rank <= 8, Errc::parse, where, ": implausible rank ", rank);
       std::vector<index_t> shape(rank);
-      for (auto& e : shape) e = rr.get<std::int64_t>("extent");
+      for (auto& e : shape) e = r.get<std::int64_t>("extent");
       SEQREC_REQUIRE_CODE(shape == p.shape(), Errc::shape_mismatch, where, ": parameter '", name, "' has shape ",
                           seqrec::detail::shape_string(shape), " in the checkpoint, ",
                           seqrec::detail::shape_string(p.shape()), " in the model");
-      if (pass == 0) {
-        const std::size_t bytes = std::size_t(p.size()) * sizeof(T) * (steps >= 0 ? 3 : 1);
-        std::vector<char> data_bytes(bytes);
-        rr.get_bytes(data_bytes.data(), bytes, "values");
-      } else {
-        detail::get_view(rr, p.value(), "values");
-        if (steps >= 0) {
-          if (adam) {
-            detail::get_view(rr, adam->first_moments()[i], "first moments");
-            detail::get_view(rr, adam->second_moments()[i], "second moments");
-          } else {
-            std::vector<char> moments(std::size_t(p.size()) * sizeof(T) * 2);
-            rr.get_bytes(moments.data(), moments.size(), "moments");
-          }
-        }
-      }
+      if (copy)
+        detail::get_view(r, p.value(), "values");
+      else
+        r.skip(std::size_t(p.size()) * sizeof(T), "values");
       ++i;
     }
-    SEQREC_REQUIRE_CODE(rr.pos() == rr.data().size(), Errc::parse, where, ": ", rr.data().size() - rr.pos(),
+    const auto steps = r.get<std::int64_t>("optimizer steps");
+    const auto buffers = r.get<std::uint64_t>("optimizer buffers");
+    if (optimizer) {
+      SEQREC_REQUIRE_CODE(steps >= 0, Errc::parse, where, ": checkpoint has no optimizer state to resume");
+      SEQREC_REQUIRE_CODE(buffers == optimizer->state().size(), Errc::shape_mismatch, where, ": checkpoint has ",
+                          buffers, " optimizer buffers, the optimizer keeps ", optimizer->state().size(),
+                          " (another optimizer?)");
+    }
+    for (std::uint64_t k = 0; k < buffers; ++k) {
+      const auto length = r.get<std::uint64_t>("buffer length");
+      if (optimizer) {
+        const auto& buf = optimizer->state()[k];
+        SEQREC_REQUIRE_CODE(length == buf.extent(0), Errc::shape_mismatch, where, ": optimizer buffer ", k, " holds ",
+                            length, " values, the optimizer's holds ", buf.extent(0));
+        if (copy) {
+          detail::get_view(r, buf, "optimizer state");
+          continue;
+        }
+      }
+      r.skip(length * sizeof(T), "optimizer state");
+    }
+    SEQREC_REQUIRE_CODE(r.pos() == r.data().size(), Errc::parse, where, ": ", r.data().size() - r.pos(),
                         " unexpected trailing bytes");
+    if (copy && optimizer) optimizer->set_steps(steps);
   }
-  if (adam) adam->set_steps(steps);
   return state;
 }
 

@@ -1,0 +1,69 @@
+// What every optimizer provides, and the pieces they share: per-parameter state buffers (saved in
+// checkpoints) and global gradient-norm clipping.
+#pragma once
+
+#include <seqrec/core/concepts.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/parameter.hpp>
+#include <seqrec/core/view.hpp>
+
+#include <cmath>
+#include <concepts>
+#include <string>
+#include <vector>
+
+namespace seqrec::train {
+
+// step(space) updates the parameters from their gradients; state() lists every buffer the optimizer keeps
+// (`slots` per parameter, parameter-major), so checkpoints save and restore any optimizer the same way.
+template <class O>
+concept Optimizer = Component<O> && requires(O& o, const O& co, const typename O::execution_space& space) {
+  { o.step(space) } -> std::convertible_to<double>;
+  { co.steps() } -> std::convertible_to<long long>;
+  o.set_steps(1LL);
+  {
+    co.state()
+    } -> std::convertible_to<const std::vector<View1<typename O::scalar_type, typename O::execution_space>>&>;
+};
+
+namespace detail {
+
+// State buffers and step counting shared by the optimizers.
+template <Scalar T, ExecutionSpace Space>
+class OptimizerState {
+ public:
+  using scalar_type = T;
+  using execution_space = Space;
+  using memory_space = typename Space::memory_space;
+
+  long long steps() const { return t_; }
+  void set_steps(long long t) { t_ = t; }
+  const std::vector<View1<T, Space>>& state() const { return state_; }
+
+ protected:
+  OptimizerState(const Space& space, const ParameterSet<T, Space>& params, int slots, const char* name)
+      : params_(&params), slots_(slots) {
+    for (const auto& p : params)
+      for (int s = 0; s < slots; ++s)
+        state_.push_back(make_zeros<View1<T, Space>>(space, std::string(name) + ":" + p.name(), p.size()));
+  }
+  // Throws if parameters were registered after the optimizer was made; returns the clip factor.
+  T begin_step(const Space& space, double clip_norm, double& norm) {
+    SEQREC_REQUIRE_EQ(params_->size() * std::size_t(slots_), state_.size(),
+                      "optimizer: parameters registered after the optimizer was made (state buffers)");
+    ++t_;
+    norm = 0;
+    if (clip_norm <= 0) return T(1);
+    norm = std::sqrt(params_->grad_norm_squared(space));
+    return norm > clip_norm ? T(clip_norm / norm) : T(1);
+  }
+  const View1<T, Space>& slot(std::size_t param, int s) const { return state_[param * slots_ + s]; }
+
+  const ParameterSet<T, Space>* params_;
+  int slots_;
+  std::vector<View1<T, Space>> state_;
+  long long t_ = 0;
+};
+
+}  // namespace detail
+}  // namespace seqrec::train
