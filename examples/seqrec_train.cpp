@@ -41,6 +41,7 @@ struct Options {
   std::string format = "sasrec";
   std::string model = "sasrec";
   int maxlen = 50, dim = 50, blocks = 2, heads = 1, layers = 1, batch = 128, epochs = 200, patience = 20;
+  int blas_threads = 0;
   int eval_every = 1, threads = 0, negatives = 100, max_eval_users = 0;
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
   std::uint64_t seed = 42;
@@ -292,6 +293,7 @@ int main(int argc, char* argv[]) {
   app.add_option("--max-eval-users", o.max_eval_users, "evaluate a seeded sample of users (0: all)");
   app.add_option("--seed", o.seed, "seed of everything random");
   app.add_option("--threads", o.threads, "OpenMP threads (0: Kokkos default)");
+  app.add_option("--blas-threads", o.blas_threads, "OpenBLAS threads (0: same as --threads)");
   app.add_option("--checkpoint", o.checkpoint, "write a checkpoint here after every epoch (atomically)");
   app.add_flag("--resume", o.resume, "continue from --checkpoint when it exists");
   app.add_flag("--json", o.json_only, "JSON lines only (no human progress)");
@@ -302,7 +304,9 @@ int main(int argc, char* argv[]) {
   if (o.threads > 0) args.num_threads = o.threads;
   Kokkos::ScopeGuard guard(args);
   // BLAS runs between kernels on the calling thread: give it the same cores as Kokkos.
-  seqrec::linalg::set_blas_threads(o.threads > 0 ? o.threads : Kokkos::DefaultHostExecutionSpace::concurrency());
+  seqrec::linalg::set_blas_threads(o.blas_threads > 0 ? o.blas_threads
+                                   : o.threads > 0    ? o.threads
+                                                      : Kokkos::DefaultHostExecutionSpace::concurrency());
   try {
     std::filesystem::path path(o.data);
     if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);
