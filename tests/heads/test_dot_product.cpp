@@ -44,3 +44,77 @@ TEMPLATE_TEST_CASE("dot-product head scores candidates and back-propagates to bo
     seqrec::test::check_gradient(space, items.parameter().value(), items.parameter().grad(), loss, "items");
   }
 }
+
+// ---- full softmax over the whole item table ----
+
+#include <seqrec/heads/full_softmax.hpp>
+#include <seqrec/losses/cross_entropy.hpp>
+
+#include <cmath>
+
+TEMPLATE_TEST_CASE("full-softmax head scores every item, masks padding and back-propagates through gemm",
+                   "[heads][grad]", SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  Space space;
+  seqrec::ParameterSet<T, Space> params;
+  seqrec::sequence::Embedding<T, Space> items(space, params, "items", 6, 3);  // 5 items + padding
+  items.init_normal(space, seqrec::RandomStream(5, 1), T(1));
+  seqrec::View2<T, Space> hidden("hidden", 4, 3), logits("logits", 4, 6), r("r", 4, 6), dh("dh", 4, 3);
+  seqrec::fill_normal(space, hidden, seqrec::RandomStream(5, 2), T(0), T(1));
+  seqrec::fill_uniform(space, r, seqrec::RandomStream(5, 3), T(-1), T(1));
+  seqrec::heads::FullSoftmax<T, Space> head;
+  head.forward(space, hidden, logits, items);
+  auto hl = seqrec::to_host(logits);
+  auto hh = seqrec::to_host(hidden);
+  auto he = seqrec::to_host(items.table());
+  for (int i = 0; i < 4; ++i) {
+    CHECK(std::isinf(double(hl(i, 0))));
+    CHECK(hl(i, 0) < T(0));
+    for (int j = 1; j < 6; ++j) {
+      double ref = 0;
+      for (int k = 0; k < 3; ++k) ref += double(hh(i, k)) * double(he(j, k));
+      CHECK(hl(i, j) == Approx(ref).epsilon(seqrec::test::tolerance<T>()).margin(1e-6));
+    }
+  }
+  // Backward against host references: dhidden = dlogits E, dE = dlogits^T hidden (column / row 0 left out).
+  params.zero_grad(space);
+  head.backward(space, hidden, r, dh, items);
+  auto hr = seqrec::to_host(r);
+  auto hdh = seqrec::to_host(dh);
+  auto hg = seqrec::to_host(items.grad());
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 3; ++k) {
+      double ref = 0;
+      for (int j = 1; j < 6; ++j) ref += double(hr(i, j)) * double(he(j, k));
+      CHECK(hdh(i, k) == Approx(ref).epsilon(seqrec::test::tolerance<T>()).margin(1e-6));
+    }
+  for (int k = 0; k < 3; ++k) CHECK(hg(0, k) == T(0));
+  for (int j = 1; j < 6; ++j)
+    for (int k = 0; k < 3; ++k) {
+      double ref = 0;
+      for (int i = 0; i < 4; ++i) ref += double(hr(i, j)) * double(hh(i, k));
+      CHECK(hg(j, k) == Approx(ref).epsilon(seqrec::test::tolerance<T>()).margin(1e-6));
+    }
+  if constexpr (std::is_same_v<T, double>) {
+    // Through the full cross-entropy, so the -inf padding column is exercised end to end; row 2 is padding.
+    auto targets = seqrec::test::from_vector<Space, seqrec::id_t>({2, 5, 0, 1}, "targets");
+    seqrec::losses::CrossEntropy<T, Space> ce;
+    seqrec::View2<T, Space> dl("dl", 4, 6), none;
+    auto loss = [&] {
+      head.forward(space, hidden, logits, items);
+      return ce.forward_backward(space, logits, targets, none).value;
+    };
+    head.forward(space, hidden, logits, items);
+    ce.forward_backward(space, logits, targets, dl);
+    params.zero_grad(space);
+    head.backward(space, hidden, dl, dh, items);
+    seqrec::test::check_gradient(space, hidden, dh, loss, "hidden");
+    seqrec::test::check_gradient(space, items.parameter().value(), items.parameter().grad(), loss, "items");
+  }
+  seqrec::View2<T, Space> wrong_logits("wrong", 4, 5), wrong_hidden("wrong", 4, 2), wrong_dh("wrong", 3, 3);
+  CHECK_THROWS_AS(head.forward(space, hidden, wrong_logits, items), seqrec::Error);
+  CHECK_THROWS_AS(head.forward(space, wrong_hidden, logits, items), seqrec::Error);
+  CHECK_THROWS_AS(head.backward(space, hidden, wrong_logits, dh, items), seqrec::Error);
+  CHECK_THROWS_AS(head.backward(space, hidden, r, wrong_dh, items), seqrec::Error);
+}
