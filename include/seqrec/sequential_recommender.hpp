@@ -191,7 +191,7 @@ class SequentialRecommender {
                  scores);
   }
 
- private:
+  // The helpers below are public only because nvcc refuses device lambdas inside private member functions.
   // cand(b*L + t, 0) = target, cand(b*L + t, 1 + j) = j-th negative (0 where the position is padding).
   void pack_candidates(const Space& space, const data::SequenceBatch<Space>& batch) {
     auto cand = cand_;
@@ -233,6 +233,7 @@ class SequentialRecommender {
         KOKKOS_LAMBDA(index_t b, index_t k) { last(b, k) = hidden(b * L + L - 1, k); });
   }
 
+ private:
   RecommenderConfig config_;
   RandomSource rng_;
   ParameterSet<T, Space> params_;

@@ -37,7 +37,7 @@ class Dropout {
     apply(space, dy, dx, rs, "seqrec::Dropout::backward");
   }
 
- private:
+  // Public only because nvcc refuses device lambdas inside private member functions.
   template <class In, class Out>
   void apply(const Space& space, const In& in, const Out& out, RandomStream rs, const char* label) const {
     SEQREC_REQUIRE_EQ(out.size(), in.size(), "Dropout: number of elements");
@@ -61,6 +61,7 @@ class Dropout {
         });
   }
 
+ private:
   T rate_ = T(0);
 };
 

@@ -138,13 +138,15 @@ class SelfAttentionBlock {
     add_into(space, dx, g2);
   }
 
- private:
+  // y += x. Public only because nvcc refuses device lambdas inside private member functions.
   static void add_into(const Space& space, rows_type y, const_rows_type x) {
     Kokkos::parallel_for(
         "seqrec::SelfAttentionBlock::add",
         Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {y.extent(0), y.extent(1)}),
         KOKKOS_LAMBDA(index_t r, index_t c) { y(r, c) += x(r, c); });
   }
+
+ private:
   LayerNorm<T, Space> ln1_;
   Linear<T, Space> wq_, wk_, wv_, wo_;
   CausalAttention<T, Space> attn_;
