@@ -24,7 +24,8 @@ TEMPLATE_TEST_CASE("dot-product head scores candidates and back-propagates to bo
   Kokkos::deep_copy(cand, hc);
   seqrec::heads::DotProduct<T, Space> head;
   head.forward(space, hidden, cand, scores, items);
-  auto hs = seqrec::to_host(scores), hh = seqrec::to_host(hidden), he = seqrec::to_host(items.table());
+  auto hs = seqrec::to_host(scores), hh = seqrec::to_host(hidden);
+  auto he = seqrec::to_host(items.table());  // another view type (unmanaged): its own declaration for nvcc
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 3; ++j) {
       double ref = 0;
