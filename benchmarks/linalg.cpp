@@ -2,7 +2,8 @@
 // d = 50, 23715 items) and a square 2048 reference: the dispatch (Impl::automatic), CBLAS called
 // directly, and the portable kernels, at 1 and 2 threads. One JSON object per measurement on stdout, then
 // a summary table with the dispatch overhead against direct CBLAS and the ratio to the OpenBLAS ceilings
-// measured in DESIGN.md (94 GFLOP/s on 1 thread, 179 on 2, OPENBLAS_CORETYPE=Haswell).
+// measured in DESIGN.md (94 GFLOP/s on 1 thread, 179 on 2, OPENBLAS_CORETYPE=Haswell). Built with CUDA, it
+// also times the same products on the GPU (cuBLAS through the dispatch, and the portable kernels).
 //
 //   bench-linalg [--quick] [--reps N] [Kokkos options]
 #include <seqrec/core/linalg.hpp>
@@ -119,6 +120,38 @@ void measure_portable(const Space& space, const char* space_name, const Case& c,
   report(c, "portable", space_name, threads, summarize(p));
 }
 
+#if defined(KOKKOS_ENABLE_CUDA)
+// The same products on the GPU: the dispatch (cuBLAS on the space's stream) and the portable kernels.
+// Device copies of the host operands, timed between fences, best of reps after one warm-up.
+void measure_cuda(const std::vector<Case>& cases, int reps) {
+  using Dev = seqrec::View2<T, Kokkos::Cuda>;
+  const Kokkos::Cuda cuda;
+  std::vector<std::pair<std::string, double>> summary;
+  for (const auto& c : cases) {
+    auto to_dev = [&](const Matrix& h) {
+      auto d = seqrec::make_uninitialized<Dev>(cuda, "dev:" + h.label(), h.extent(0), h.extent(1));
+      Kokkos::deep_copy(cuda, d, h);
+      return d;
+    };
+    const Dev a = to_dev(c.a), b = to_dev(c.b), out = to_dev(c.c);
+    for (const Impl impl : {Impl::automatic, Impl::portable}) {
+      auto run = [&] {
+        seqrec::linalg::gemm(cuda, c.ta, c.tb, T(1), a, b, T(0), out, impl);
+        cuda.fence();
+      };
+      run();
+      std::vector<double> t;
+      for (int r = 0; r < std::max(3, reps); ++r) t.push_back(seconds(run));
+      const char* name = impl == Impl::automatic ? "dispatch" : "portable";
+      report(c, name, "Cuda", 0, summarize(t));
+      summary.emplace_back(c.name + " " + name, c.flop() / summarize(t).best / 1e9);
+    }
+  }
+  std::printf("\n%-56s %10s\n", "Cuda (dispatch = cuBLAS; portable = seqrec kernels)", "GFLOP/s");
+  for (const auto& [name, gflops] : summary) std::printf("%-56s %10.1f\n", name.c_str(), gflops);
+}
+#endif
+
 double find(const std::string& shape, const std::string& impl, int threads) {
   for (const auto& r : rows)
     if (r.shape == shape && r.impl == impl && r.threads == threads) return r.gflops;
@@ -131,8 +164,10 @@ int main(int argc, char* argv[]) {
   bool quick = false;
   int reps = 0;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc) reps = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--quick"))
+      quick = true;
+    else if (!std::strcmp(argv[i], "--reps") && i + 1 < argc)
+      reps = std::atoi(argv[++i]);
   }
   if (reps <= 0) reps = quick ? 2 : 7;
   Kokkos::ScopeGuard guard(argc, argv);
@@ -143,15 +178,17 @@ int main(int argc, char* argv[]) {
     seqrec::RandomSource rng(2024);
     auto make = [&](const char* label, index_t r, index_t c, bool fill) {
       auto v = seqrec::make_uninitialized<Matrix>(omp, label, r, c);
-      if (fill) seqrec::fill_uniform(omp, v, rng.next(), T(-1), T(1));
-      else Kokkos::deep_copy(omp, v, T(0));  // first touch outside the timings
+      if (fill)
+        seqrec::fill_uniform(omp, v, rng.next(), T(-1), T(1));
+      else
+        Kokkos::deep_copy(omp, v, T(0));  // first touch outside the timings
       return v;
     };
     const index_t rows_ = 6400, d = 50, items = quick ? 8192 : 23715, sq = quick ? 1024 : 2048;
-    auto hidden = make("hidden", rows_, d, true);       // [batch * window, d]
-    auto weight = make("weight", d, d, true);           // a d x d projection
-    auto item_emb = make("item_emb", items, d, true);   // [items, d]
-    auto logits = make("logits", rows_, items, true);   // output of the logits gemm; dlogits as input
+    auto hidden = make("hidden", rows_, d, true);      // [batch * window, d]
+    auto weight = make("weight", d, d, true);          // a d x d projection
+    auto item_emb = make("item_emb", items, d, true);  // [items, d]
+    auto logits = make("logits", rows_, items, true);  // output of the logits gemm; dlogits as input
     auto proj = make("proj", rows_, d, false);
     auto item_grad = make("item_grad_t", d, items, false);
     auto hidden_grad = make("hidden_grad", rows_, d, false);
@@ -174,6 +211,9 @@ int main(int argc, char* argv[]) {
       measure_portable(omp, "OpenMP", c, omp_threads, std::max(1, reps / 2));
     }
     seqrec::linalg::set_blas_threads(omp_threads);
+#if defined(KOKKOS_ENABLE_CUDA)
+    measure_cuda(cases, reps);
+#endif
 
     std::printf("\n%-44s %8s %8s %8s %8s %8s %8s %9s %9s %7s %7s\n", "shape (GFLOP/s, best of reps)", "disp 1t",
                 "cblas 1t", "port 1t", "disp 2t", "cblas 2t", "port 2t", "ovh 1t %", "ovh 2t %", "/94", "/179");
@@ -184,12 +224,13 @@ int main(int argc, char* argv[]) {
       // Overhead in time: t_dispatch / t_cblas - 1 = gflops_cblas / gflops_dispatch - 1.
       const double o1 = d1 > 0 && b1 > 0 ? 100.0 * (b1 / d1 - 1.0) : 0.0;
       const double o2 = d2 > 0 && b2 > 0 ? 100.0 * (b2 / d2 - 1.0) : 0.0;
-      std::printf("%-44s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %9.1f %9.1f %7.2f %7.2f\n", c.name.c_str(), d1, b1, p1,
-                  d2, b2, p2, o1, o2, d1 / ceiling_1t, d2 / ceiling_2t);
+      std::printf("%-44s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f %9.1f %9.1f %7.2f %7.2f\n", c.name.c_str(), d1, b1, p1, d2,
+                  b2, p2, o1, o2, d1 / ceiling_1t, d2 / ceiling_2t);
     }
-    std::printf("threads: 1 = Kokkos::Serial + OpenBLAS 1 thread; %d = Kokkos::OpenMP + OpenBLAS %d threads. "
-                "/94 and /179: dispatch against the OpenBLAS sgemm ceilings (DESIGN.md).\n",
-                omp_threads, omp_threads);
+    std::printf(
+        "threads: 1 = Kokkos::Serial + OpenBLAS 1 thread; %d = Kokkos::OpenMP + OpenBLAS %d threads. "
+        "/94 and /179: dispatch against the OpenBLAS sgemm ceilings (DESIGN.md).\n",
+        omp_threads, omp_threads);
   }
   return 0;
 }

@@ -23,6 +23,7 @@
 
 #include <unistd.h>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -34,6 +35,10 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// SIGINT/SIGTERM end training at the next epoch boundary; the best weights are still restored and tested.
+volatile std::sig_atomic_t g_stop_requested = 0;
+extern "C" void request_stop(int) { g_stop_requested = 1; }
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct Options {
@@ -43,6 +48,7 @@ struct Options {
   int maxlen = 50, dim = 50, blocks = 2, heads = 1, layers = 1, batch = 128, epochs = 200, patience = 20;
   int blas_threads = 0;
   int eval_every = 1, threads = 0, negatives = 100, max_eval_users = 0;
+  double time_limit = 0;  // seconds of training; 0: none
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
   std::uint64_t seed = 42;
   std::string eval = "sampled";
@@ -131,6 +137,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   int best_epoch = 0, epochs_run = 0, epochs_trained = 0;  // trained: in this process (after a resume)
   seqrec::eval::MetricSet best_valid;
   int first_epoch = 1;
+  std::string stopped = "epochs";  // why training ended: epochs | patience | time_limit | signal
   if (o.resume && !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint)) {
     first_epoch = int(model.load(o.checkpoint)) + 1;
     best_epoch = first_epoch - 1;  // early stopping counts from here; the best weights so far are these
@@ -179,10 +186,27 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     std::cout << line.dump() << std::endl;
     if (epoch - best_epoch >= o.patience) {
       if (!o.json_only) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", o.patience);
+      stopped = "patience";
+      break;
+    }
+    if (o.time_limit > 0 && train_seconds >= o.time_limit) {
+      if (!o.json_only) std::fprintf(stderr, "stop: --time-limit %.0f s reached after epoch %d\n", o.time_limit, epoch);
+      stopped = "time_limit";
+      break;
+    }
+    if (g_stop_requested) {
+      if (!o.json_only) std::fprintf(stderr, "stop: signal received, ending after epoch %d\n", epoch);
+      stopped = "signal";
       break;
     }
   }
-  snapshot(true);
+  if (best_ndcg >= 0)
+    snapshot(true);
+  else {  // stopped before any validation: validate and test the weights as they are
+    best_epoch = epochs_run;
+    model.set_scoring_windows(space, valid_windows, 256);
+    best_valid = evaluator.evaluate(space, model, valid_cands, {1, 5, 10});
+  }
   model.set_scoring_windows(space, test_windows, 256);
   const auto test = evaluator.evaluate(space, model, test_cands, {1, 5, 10});
   nlohmann::json out = {{"model", model_name},
@@ -192,6 +216,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"scalar", sizeof(T) == 4 ? "float" : "double"},
                         {"seed", o.seed},
                         {"epochs", epochs_run},
+                        {"stopped", stopped},
                         {"best_epoch", best_epoch},
                         {"seconds_per_epoch", train_seconds / std::max(1, epochs_trained)},
                         {"train_seconds", train_seconds},
@@ -287,6 +312,8 @@ int main(int argc, char* argv[]) {
   app.add_option("--batch", o.batch, "users per batch")->check(CLI::PositiveNumber);
   app.add_option("--epochs", o.epochs, "maximum epochs")->check(CLI::PositiveNumber);
   app.add_option("--patience", o.patience, "epochs without validation NDCG@10 gain before stopping");
+  app.add_option("--time-limit", o.time_limit, "stop training after this many seconds (at an epoch boundary)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--eval-every", o.eval_every, "evaluate every N epochs")->check(CLI::PositiveNumber);
   app.add_option("--eval", o.eval, "sampled | full | both")->check(CLI::IsMember({"sampled", "full", "both"}));
   app.add_option("--negatives", o.negatives, "sampled negatives per evaluated user")->check(CLI::PositiveNumber);
@@ -303,6 +330,8 @@ int main(int argc, char* argv[]) {
   Kokkos::InitArguments args;
   if (o.threads > 0) args.num_threads = o.threads;
   Kokkos::ScopeGuard guard(args);
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   // One BLAS thread by default: the model's products are small, and OpenBLAS's spinning workers slow the
   // OpenMP threads down (measured on Games: 2-thread epoch 2.1 s with 2 BLAS threads, 1.3 s with 1).
   seqrec::linalg::set_blas_threads(o.blas_threads > 0 ? o.blas_threads : 1);

@@ -107,7 +107,10 @@ NVCC=$(command -v nvcc || true)
 if [ -n "$NVCC" ] && [ "${SEQREC_CUDA:-1}" != 0 ]; then
   export PATH="$(dirname "$NVCC"):$PATH"
   # Our own nvcc_wrapper copy: Kokkos installs one into bin/ of the CUDA prefix.
-  build_kokkos cuda -DCMAKE_CXX_COMPILER="$ROOT/kokkos-src/bin/nvcc_wrapper" -DKokkos_ENABLE_CUDA=ON \
+  # One install per GPU architecture: the default (AMPERE80) keeps the plain name.
+  cuda_name=cuda
+  [ "$CUDA_ARCH" != AMPERE80 ] && cuda_name="cuda-${CUDA_ARCH,,}"
+  build_kokkos "$cuda_name" -DCMAKE_CXX_COMPILER="$ROOT/kokkos-src/bin/nvcc_wrapper" -DKokkos_ENABLE_CUDA=ON \
     -DKokkos_ENABLE_CUDA_LAMBDA=ON "-DKokkos_ARCH_$CUDA_ARCH=ON"
-  echo "SEQREC_KOKKOS_CUDA=$ROOT/install-cuda"
+  echo "SEQREC_KOKKOS_CUDA=$ROOT/install-$cuda_name"
 fi

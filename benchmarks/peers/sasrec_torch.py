@@ -19,7 +19,7 @@ configuration (examples/seqrec_train.cpp defaults):
 The windows keep all 50 positions (the usual dense formulation), so this is the "plain" implementation:
 it computes the padding positions too.
 
-    python3 benchmarks/peers/sasrec_torch.py --epochs 2 --threads 2 [--eval]
+    python3 benchmarks/peers/sasrec_torch.py --epochs 2 --threads 2 [--eval] [--device cuda]
 
 stdout: one JSON line per epoch {"impl":"pytorch","epoch":..,"seconds":..,"loss":..}, then (with --eval)
 {"impl":"pytorch","test_hr10":..,"test_ndcg10":..}, then a final
@@ -202,7 +202,7 @@ class SASRec(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------- driver
-def evaluate_test(model, train, valid, test, seqs, num_items, maxlen, negatives, seed, max_users):
+def evaluate_test(model, train, valid, test, seqs, num_items, maxlen, negatives, seed, max_users, dev):
     """Sampled test HR@10 / NDCG@10: input = training prefix + validation item; the test item ranked
     against `negatives` uniform items the user never interacted with."""
     rng = np.random.default_rng(seed + 7777)
@@ -217,8 +217,8 @@ def evaluate_test(model, train, valid, test, seqs, num_items, maxlen, negatives,
             ub = users[s:s + 256]
             ids = np.stack([right_aligned(np.append(train[u], valid[u]), maxlen) for u in ub])
             cands = np.concatenate([test[ub][:, None], sampler.sample(ub, (negatives,))], axis=1)
-            sc = model.score(torch.from_numpy(ids), torch.from_numpy(cands))
-            rank = (sc[:, 1:] > sc[:, :1]).sum(1).numpy()  # 0-based rank of the true item
+            sc = model.score(torch.from_numpy(ids).to(dev), torch.from_numpy(cands).to(dev))
+            rank = (sc[:, 1:] > sc[:, :1]).sum(1).cpu().numpy()  # 0-based rank of the true item
             hit = rank < 10
             hr += hit.sum()
             ndcg += (hit / np.log2(rank + 2.0)).sum()
@@ -243,7 +243,10 @@ def main():
     ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
     ap.add_argument("--negatives", type=int, default=100)
     ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -262,11 +265,12 @@ def main():
           f"read in {time.perf_counter() - t0:.2f} s; torch {torch.__version__}, {torch.get_num_threads()} threads",
           file=sys.stderr)
 
-    model = SASRec(num_items, a.dim, L, a.blocks, a.heads, a.dropout)
+    model = SASRec(num_items, a.dim, L, a.blocks, a.heads, a.dropout).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98))
     model.train()
     times = []
     for epoch in range(1, a.epochs + 1):
+        sync()
         t0 = time.perf_counter()
         order = rng.permutation(len(trainable))
         loss_sum, nb = 0.0, 0
@@ -274,12 +278,14 @@ def main():
             rows = order[s:s + a.batch]
             ids, pos = inputs[rows], targets[rows]
             neg = sampler.sample(trainable[rows], (L,)) * (pos != 0)
-            loss = model.loss(torch.from_numpy(ids), torch.from_numpy(pos), torch.from_numpy(neg))
+            loss = model.loss(*(torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, pos, neg)))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            loss_sum += loss.item()
+            loss_sum += loss.detach()
             nb += 1
+        loss_sum = float(loss_sum)  # one device sync per epoch, not per batch
+        sync()
         sec = time.perf_counter() - t0
         times.append(sec)
         print(json.dumps({"impl": "pytorch", "epoch": epoch, "seconds": sec, "loss": loss_sum / nb}), flush=True)
@@ -287,13 +293,14 @@ def main():
     if a.eval:
         t0 = time.perf_counter()
         hr, ndcg, n = evaluate_test(model, train, valid, test, seqs, num_items, L, a.negatives, a.seed,
-                                    a.max_eval_users)
+                                    a.max_eval_users, dev)
         print(json.dumps({"impl": "pytorch", "test_hr10": hr, "test_ndcg10": ndcg, "evaluated_users": n,
                           "negatives": a.negatives, "eval_seconds": time.perf_counter() - t0}), flush=True)
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     print(json.dumps({"impl": "pytorch", "epochs": a.epochs, "seconds_per_epoch": sum(times) / len(times),
-                      "peak_rss_mb": peak_mb, "torch_version": torch.__version__, "threads": a.threads}),
+                      "peak_rss_mb": peak_mb, "torch_version": torch.__version__, "threads": a.threads,
+                      "device": str(dev)}),
           flush=True)
 
 
