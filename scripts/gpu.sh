@@ -17,7 +17,13 @@ mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu.log") 2>&1
 P=/tmp/seqrec-gpu
 rm -rf "$P" && mkdir -p "$P" && xz -dc .gpu/pack.tar.xz | tar -C "$P" -xf - || { echo "no .gpu/pack.tar.xz"; exit 2; }
-export LD_LIBRARY_PATH="$P/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SEQREC_DATA="$P/data"
+export LD_LIBRARY_PATH="$P/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" SEQREC_DATA="$P/data"
+# CUDA's libraries (cudart, cuBLAS 13) come from the machine: find them where the toolkit or a wheel put them.
+for lib in $(ldd "$P/bin/seqrec-train" | awk '/not found/ {print $1}'); do
+  dir=$(dirname "$(find /usr/local /usr/lib /opt -name "$lib" 2>/dev/null | head -1)")
+  [ "$dir" != . ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$dir" && echo "found $lib in $dir"
+done
+ldd "$P/bin/seqrec-train" | grep -E 'not found|cublas|cudart|openblas'
 export OMP_PROC_BIND=spread OMP_PLACES=threads
 SPEED_EPOCHS=${SEQREC_GPU_SPEED_EPOCHS:-10}
 TRAIN_SECONDS=${SEQREC_GPU_TRAIN_SECONDS:-120}
@@ -30,7 +36,7 @@ phase "1. tests"
 for t in "$P"/bin/test_*; do
   name=$(basename "$t")
   echo "#### $name" >>"$OUT/tests.log"
-  if OMP_NUM_THREADS=8 timeout 150 "$t" --reporter compact >>"$OUT/tests.log" 2>&1; then
+  if OMP_NUM_THREADS=8 timeout 90 "$t" --reporter compact >>"$OUT/tests.log" 2>&1; then
     echo "$name: $(tail -1 "$OUT/tests.log")"
   else
     status=1
