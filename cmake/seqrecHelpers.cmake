@@ -10,6 +10,10 @@ function(seqrec_target_defaults target)
   if(SEQREC_MARCH)
     target_compile_options(${target} PRIVATE -march=${SEQREC_MARCH})
   endif()
+  # sqrt and exp that never set errno may vectorise (optimizer updates, softmax); seqrec never reads errno.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -fno-math-errno)
+  endif()
   if(SEQREC_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${SEQREC_SANITIZE} -fno-omit-frame-pointer
                                              -fno-sanitize-recover=all)

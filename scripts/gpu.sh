@@ -37,7 +37,7 @@ for t in "$P"/bin/test_*; do
   name=$(basename "$t")
   echo "#### $name" >>"$OUT/tests.log"
   if OMP_NUM_THREADS=8 timeout 90 "$t" --reporter compact >>"$OUT/tests.log" 2>&1; then
-    echo "$name: $(tail -1 "$OUT/tests.log")"
+    echo "$name: $(grep -E "^(Passed|All tests)" "$OUT/tests.log" | tail -1)"
   else
     status=1
     echo "$name: FAILED"; grep -B2 -A12 -m3 'FAILED\|error' "$OUT/tests.log" | tail -40

@@ -1,6 +1,7 @@
 // Everything in seqrec/core: concepts, errors, views, math, random numbers, parameters, linear algebra.
 #pragma once
 
+#include <seqrec/core/block_table.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/linalg.hpp>

@@ -193,8 +193,35 @@ TEMPLATE_TEST_CASE("gemm matches a double-precision reference for every transpos
   check_gemm<Space, T>(space, right, cols_strided, cols_strided, small, "right cols_strided cols_strided");
 }
 
-TEMPLATE_TEST_CASE("gemm with beta = 0 overwrites C even where it holds NaN", "[core][linalg]",
+TEMPLATE_TEST_CASE("host gemm split across the space's threads when BLAS runs on one thread", "[core][linalg]",
                    SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using M = Make<Space, T>;
+  Space space;
+  const int before = seqrec::linalg::blas_threads();
+  seqrec::linalg::set_blas_threads(1);
+  if constexpr (seqrec::linalg::detail::runs_on_host_v<Space> && seqrec::linalg::has_cblas) {
+    // Over 4 MFLOP: one slab per thread (at least 32 rows or columns each); below, or one thread: one call.
+    const int threads = space.concurrency();
+    CHECK(seqrec::linalg::detail::host_gemm_parts(space, 300, 200, 50) == std::min(threads, 300 / 32));
+    CHECK(seqrec::linalg::detail::host_gemm_parts(space, 300, 200, 30) == 1);
+  }
+  auto right = [](index_t r, index_t c) { return M::right(r, c); };
+  auto left = [](index_t r, index_t c) { return M::left(r, c); };
+  auto rows_strided = [](index_t r, index_t c) { return M::rows_strided(r, c); };
+  auto left_block = [](index_t r, index_t c) { return M::left_block(r, c); };
+  // Split along rows (m > n) and along columns (n > m), with slabs of unequal size (m, n odd).
+  const std::vector<GemmShape> shapes = {{301, 200, 50}, {120, 701, 40}};
+  check_gemm<Space, T>(space, right, right, right, shapes, "split: right right right");
+  check_gemm<Space, T>(space, left, left, left, shapes, "split: left left left");
+  check_gemm<Space, T>(space, right, left, left, shapes, "split: right left left");
+  check_gemm<Space, T>(space, rows_strided, left_block, right, shapes, "split: rows_strided left_block right");
+  check_gemm<Space, T>(space, left_block, right, rows_strided, shapes, "split: left_block right rows_strided");
+  seqrec::linalg::set_blas_threads(before);
+}
+
+TEMPLATE_TEST_CASE("gemm with beta = 0 overwrites C even where it holds NaN", "[core][linalg]", SEQREC_TEST_BACKENDS) {
   using Space = typename TestType::space;
   using T = typename TestType::scalar;
   using M = Make<Space, T>;
@@ -216,8 +243,9 @@ TEMPLATE_TEST_CASE("gemm with beta = 0 overwrites C even where it holds NaN", "[
             seqrec::linalg::gemm(space, ta, tb, T(1.25), A, B, T(0), C, impl);
             return gemm_error(ta, tb, 1.25, a, b, 0.0, c0, read(space, C));
           };
-          const double err = layout == 0 ? run(M::right(m, n)) : layout == 1 ? run(M::left(m, n))
-                                                                             : run(M::cols_strided(m, n));
+          const double err = layout == 0   ? run(M::right(m, n))
+                             : layout == 1 ? run(M::left(m, n))
+                                           : run(M::cols_strided(m, n));
           CHECK(err <= seqrec::test::tolerance<T>());
         }
 }
@@ -336,7 +364,8 @@ TEMPLATE_TEST_CASE("gemm on the model's shapes: [6400x50]*[50x50] and logits aga
     // dE^T = H^T G: [50x6400]^T-form with k = 6400.
     fill(space, big, seed_g);
     seqrec::linalg::gemm(space, Trans::T, Trans::N, T(1), H, big, T(0), Et);
-    CHECK(check_sampled(Et, rows, 1000, [&](index_t i, index_t p) { return h(p, i); }, g) <= seqrec::test::tolerance<T>());
+    CHECK(check_sampled(
+              Et, rows, 1000, [&](index_t i, index_t p) { return h(p, i); }, g) <= seqrec::test::tolerance<T>());
     // dH = G E: k = 23715.
     seqrec::linalg::gemm(space, Trans::N, Trans::N, T(1), big, E, T(0), dH);
     CHECK(check_sampled(dH, items, 300, g, e) <= seqrec::test::tolerance<T>());
@@ -370,14 +399,16 @@ TEMPLATE_TEST_CASE("gemv matches the reference for both transposes, strided vect
           for (bool strided : {false, true})
             for (double beta : {-0.5, 0.0}) {
               INFO(s.m << 'x' << s.n << " op " << name(ta) << ' ' << name(impl) << " layout " << layout
-                        << (strided ? " strided" : " contiguous") << " beta " << beta);
+                       << (strided ? " strided" : " contiguous") << " beta " << beta);
               auto check = [&](auto A) {
                 auto x = vec(s.n, strided);
                 auto y = vec(s.m, !strided);
                 fill(space, A, 61);
                 fill(space, as_matrix(x), 62);
-                if (beta == 0) fill_value(space, as_matrix(y), nan<T>());
-                else fill(space, as_matrix(y), 63);
+                if (beta == 0)
+                  fill_value(space, as_matrix(y), nan<T>());
+                else
+                  fill(space, as_matrix(y), 63);
                 const auto a = read(space, A), xm = read(space, as_matrix(x)), y0 = read(space, as_matrix(y));
                 seqrec::linalg::gemv(space, ta, T(0.75), A, x, T(beta), y, impl);
                 return gemm_error(ta, Trans::N, 0.75, a, xm, beta, y0, read(space, as_matrix(y)));
@@ -417,12 +448,14 @@ TEMPLATE_TEST_CASE("shape mismatches throw Errc::shape_mismatch naming both shap
     CHECK_THAT(msg, Contains("gemm: op(A) is 64x50 but C is 63x23"));
   }
   {
-    auto [code, msg] = code_and_message([&] { seqrec::linalg::gemm(space, Trans::N, Trans::N, T(1), A, Bk, T(0), Cn); });
+    auto [code, msg] =
+        code_and_message([&] { seqrec::linalg::gemm(space, Trans::N, Trans::N, T(1), A, Bk, T(0), Cn); });
     CHECK(code == seqrec::Errc::shape_mismatch);
     CHECK_THAT(msg, Contains("op(A) is 64x50") && Contains("op(B) is 49x23") && Contains("inner"));
   }
   {
-    auto [code, msg] = code_and_message([&] { seqrec::linalg::gemm(space, Trans::T, Trans::N, T(1), At, B, T(0), Cn); });
+    auto [code, msg] =
+        code_and_message([&] { seqrec::linalg::gemm(space, Trans::T, Trans::N, T(1), At, B, T(0), Cn); });
     CHECK(code == seqrec::Errc::shape_mismatch);
     CHECK_THAT(msg, Contains("op(B) is 50x23 but C is 64x24"));
   }
@@ -489,8 +522,10 @@ TEMPLATE_TEST_CASE("batched_gemm and team_gemm match the reference", "[core][lin
             auto Ci = Kokkos::subview(C, i, Kokkos::ALL, Kokkos::ALL);
             fill(space, Ai, 70 + i);
             fill(space, Bi, 80 + i);
-            if (beta == 0) fill_value(space, Ci, nan<T>());
-            else fill(space, Ci, 90 + i);
+            if (beta == 0)
+              fill_value(space, Ci, nan<T>());
+            else
+              fill(space, Ci, 90 + i);
             a.push_back(read(space, Ai));
             b.push_back(read(space, Bi));
             c0.push_back(read(space, Ci));
@@ -571,7 +606,7 @@ TEMPLATE_TEST_CASE("the dispatch sends unit-stride float/double to the vendor BL
   using M = Make<Space, T>;
   Space space;
   const bool vendor = Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible ? seqrec::linalg::has_cblas
-                                                                                        : seqrec::linalg::has_cublas;
+                                                                                       : seqrec::linalg::has_cublas;
   auto A = M::right(40, 30);
   auto B = M::left(20, 30);
   auto C = M::rows_strided(40, 20);

@@ -4,7 +4,8 @@
 //   seqrec::linalg::gemm(space, Trans::N, Trans::T, 1.0f, hidden, items, 0.0f, logits);  // hidden * items^T
 //
 // Every call is ordered on `space`: host BLAS fences that instance first (BLAS runs synchronously on the
-// calling thread), cuBLAS is enqueued on the instance's stream. C must not overlap A or B.
+// calling thread, or on the space's threads, one slab of C each, when BLAS is set to one thread), cuBLAS is
+// enqueued on the instance's stream. C must not overlap A or B.
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -15,6 +16,7 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <optional>
@@ -48,14 +50,14 @@ inline const char* op_name(Trans t, const char* matrix) {
 }
 
 // Shapes of op(A) (m x k), op(B) (k x n) and C (m x n); `what` names the caller in the message.
-inline void require_gemm_shapes(const char* what, Trans ta, Trans tb, std::int64_t am, std::int64_t ak,
-                                std::int64_t bk, std::int64_t bn, std::int64_t cm, std::int64_t cn) {
+inline void require_gemm_shapes(const char* what, Trans ta, Trans tb, std::int64_t am, std::int64_t ak, std::int64_t bk,
+                                std::int64_t bn, std::int64_t cm, std::int64_t cn) {
   SEQREC_REQUIRE_CODE(ak == bk, Errc::shape_mismatch, what, ": ", op_name(ta, "A"), " is ", am, 'x', ak, " but ",
                       op_name(tb, "B"), " is ", bk, 'x', bn, " (inner dimensions must agree)");
-  SEQREC_REQUIRE_CODE(am == cm, Errc::shape_mismatch, what, ": ", op_name(ta, "A"), " is ", am, 'x', ak,
-                      " but C is ", cm, 'x', cn, " (rows must agree)");
-  SEQREC_REQUIRE_CODE(bn == cn, Errc::shape_mismatch, what, ": ", op_name(tb, "B"), " is ", bk, 'x', bn,
-                      " but C is ", cm, 'x', cn, " (columns must agree)");
+  SEQREC_REQUIRE_CODE(am == cm, Errc::shape_mismatch, what, ": ", op_name(ta, "A"), " is ", am, 'x', ak, " but C is ",
+                      cm, 'x', cn, " (rows must agree)");
+  SEQREC_REQUIRE_CODE(bn == cn, Errc::shape_mismatch, what, ": ", op_name(tb, "B"), " is ", bk, 'x', bn, " but C is ",
+                      cm, 'x', cn, " (columns must agree)");
 }
 
 template <class T>
@@ -129,8 +131,20 @@ std::optional<GemvPlan> plan_gemv(const Strided<const T>& a, const StridedVector
   const auto oa = blas_operand(a);
   if (!oa) return std::nullopt;
   const auto stored_rows = oa->trans ? a.cols : a.rows, stored_cols = oa->trans ? a.rows : a.cols;
-  return GemvPlan{oa->trans, static_cast<int>(stored_rows), static_cast<int>(stored_cols), oa->ld,
-                  static_cast<int>(incx), static_cast<int>(incy)};
+  return GemvPlan{oa->trans, static_cast<int>(stored_rows), static_cast<int>(stored_cols),
+                  oa->ld,    static_cast<int>(incx),        static_cast<int>(incy)};
+}
+
+// How many single-threaded BLAS calls a host gemm is split into: one per thread of a parallel host space
+// when BLAS itself runs on one thread (seqrec-train's default: OpenBLAS's own spinning workers slow the
+// OpenMP threads) and the product is large enough to pay for the fork (about 4 MFLOP, 32 columns a slab).
+template <class Space>
+int host_gemm_parts(const Space& space, std::int64_t m, std::int64_t n, std::int64_t k) {
+  const int threads = space.concurrency();
+  if (threads <= 1 || cblas::threads() > 1) return 1;
+  if (2.0 * double(m) * double(n) * double(k) < 4.0e6) return 1;
+  const std::int64_t len = std::max(m, n);
+  return static_cast<int>(std::min<std::int64_t>(threads, std::max<std::int64_t>(1, len / 32)));
 }
 
 template <class Space>
@@ -149,8 +163,32 @@ bool vendor_gemm(const Space& space, T alpha, const Strided<const T>& a, const S
     const auto p = plan_gemm(a, b, c);
     if (!p) return false;
     space.fence();
-    cblas::gemm(p->oa.trans, p->ob.trans, static_cast<int>(p->c.rows), static_cast<int>(p->c.cols),
-                static_cast<int>(p->a.cols), alpha, p->a.data, p->oa.ld, p->b.data, p->ob.ld, beta, p->c.data, p->ldc);
+    const int parts = host_gemm_parts(space, p->c.rows, p->c.cols, p->a.cols);
+    if (parts <= 1) {
+      cblas::gemm(p->oa.trans, p->ob.trans, static_cast<int>(p->c.rows), static_cast<int>(p->c.cols),
+                  static_cast<int>(p->a.cols), alpha, p->a.data, p->oa.ld, p->b.data, p->ob.ld, beta, p->c.data,
+                  p->ldc);
+      return true;
+    }
+    // One single-threaded BLAS call per thread of the space, each on a slab of C along its longer side.
+    const GemmPlan<T> q = *p;
+    const bool by_cols = q.c.cols >= q.c.rows;
+    const std::int64_t len = by_cols ? q.c.cols : q.c.rows;
+    Kokkos::parallel_for("seqrec::linalg::gemm_slabs",
+                         Kokkos::RangePolicy<Space, Kokkos::Schedule<Kokkos::Static>>(space, 0, parts), [=](int part) {
+                           const std::int64_t lo = len * part / parts, hi = len * (part + 1) / parts;
+                           if (hi <= lo) return;
+                           const int m = static_cast<int>(by_cols ? q.c.rows : hi - lo);
+                           const int n = static_cast<int>(by_cols ? hi - lo : q.c.cols);
+                           // Column-major: column j of C starts at j * ldc; row i at i. op(B)'s columns (op(A)'s rows)
+                           // move by ld when B (A) is used as stored, by 1 when it is transposed.
+                           const T* pa = q.a.data + (by_cols ? 0 : (q.oa.trans ? lo * q.oa.ld : lo));
+                           const T* pb = q.b.data + (by_cols ? (q.ob.trans ? lo : lo * q.ob.ld) : 0);
+                           T* pc = q.c.data + (by_cols ? lo * q.ldc : lo);
+                           cblas::gemm(q.oa.trans, q.ob.trans, m, n, static_cast<int>(q.a.cols), alpha, pa, q.oa.ld, pb,
+                                       q.ob.ld, beta, pc, q.ldc);
+                         });
+    space.fence();
     return true;
   }
 #if defined(KOKKOS_ENABLE_CUDA)
@@ -250,10 +288,10 @@ void gemv(const Space& space, Trans ta, typename YV::non_const_value_type alpha,
   const detail::Strided<const T> a = detail::as_const(detail::strided(A)).op(ta == Trans::T);
   const detail::StridedVector<const T> xs = detail::as_const(detail::strided_vector(x));
   const detail::StridedVector<T> ys = detail::strided_vector(y);
-  SEQREC_REQUIRE_CODE(a.cols == xs.size, Errc::shape_mismatch, "gemv: ", detail::op_name(ta, "A"), " is ", a.rows,
-                      'x', a.cols, " but x has ", xs.size, " elements");
-  SEQREC_REQUIRE_CODE(a.rows == ys.size, Errc::shape_mismatch, "gemv: ", detail::op_name(ta, "A"), " is ", a.rows,
-                      'x', a.cols, " but y has ", ys.size, " elements");
+  SEQREC_REQUIRE_CODE(a.cols == xs.size, Errc::shape_mismatch, "gemv: ", detail::op_name(ta, "A"), " is ", a.rows, 'x',
+                      a.cols, " but x has ", xs.size, " elements");
+  SEQREC_REQUIRE_CODE(a.rows == ys.size, Errc::shape_mismatch, "gemv: ", detail::op_name(ta, "A"), " is ", a.rows, 'x',
+                      a.cols, " but y has ", ys.size, " elements");
   if (ys.size == 0) return;
   if (a.cols == 0 || alpha == T(0)) {
     detail::scale(space, beta, ys);

@@ -2,6 +2,7 @@
 // gradient clipping, NaN checks, checkpoints and MPI all-reduce iterate over the set.
 #pragma once
 
+#include <seqrec/core/block_table.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/math.hpp>
@@ -132,8 +133,17 @@ class ParameterSet {
     return n;
   }
 
+  // Every gradient to zero, in one launch (the block table is rebuilt when parameters were added).
   void zero_grad(const Space& space) const {
-    for (const auto& p : params_) Kokkos::deep_copy(space, p.grad(), T(0));
+    if (grad_table_params_ != params_.size()) {
+      std::vector<typename BlockTable<T, Space, 1>::group> groups;
+      for (const auto& p : params_) groups.push_back({p.grad()});
+      grad_table_ = BlockTable<T, Space, 1>(space, groups);
+      grad_table_params_ = params_.size();
+    }
+    grad_table_.for_each(
+        space, "seqrec::ParameterSet::zero_grad",
+        KOKKOS_LAMBDA(const typename BlockTable<T, Space, 1>::pointers& b, index_t j) { b[0][j] = T(0); });
   }
 
   // Sum of squared gradients over every parameter, accumulated in double.
@@ -176,6 +186,8 @@ class ParameterSet {
 
  private:
   std::vector<parameter_type> params_;
+  mutable BlockTable<T, Space, 1> grad_table_;  // of the first grad_table_params_ parameters
+  mutable std::size_t grad_table_params_ = 0;
 };
 
 }  // namespace seqrec

@@ -22,12 +22,13 @@ struct AdagradConfig {
 };
 
 template <Scalar T, ExecutionSpace Space>
-class Adagrad : public detail::OptimizerState<T, Space> {
-  using Base = detail::OptimizerState<T, Space>;
+class Adagrad : public detail::OptimizerState<T, Space, 1> {
+  using Base = detail::OptimizerState<T, Space, 1>;
+  using pointers = typename Base::table_type::pointers;
 
  public:
   Adagrad(const Space& space, const ParameterSet<T, Space>& params, AdagradConfig config)
-      : Base(space, params, 1, "Adagrad"), config_(config) {
+      : Base(space, params, "Adagrad"), config_(config) {
     SEQREC_REQUIRE(config.lr > 0, "Adagrad: learning rate must be positive, got ", config.lr);
     SEQREC_REQUIRE(config.initial_accumulator >= 0, "Adagrad: initial accumulator must be >= 0, got ",
                    config.initial_accumulator);
@@ -40,18 +41,14 @@ class Adagrad : public detail::OptimizerState<T, Space> {
     double norm = 0;
     const T clip = this->begin_step(space, config_.clip_norm, norm);
     const T lr = T(config_.lr), eps = T(config_.eps), l2 = T(config_.l2);
-    std::size_t i = 0;
-    for (const auto& p : *this->params_) {
-      auto w = p.value();
-      auto g = p.grad();
-      auto acc = this->slot(i++, 0);
-      Kokkos::parallel_for(
-          "seqrec::Adagrad::step", Kokkos::RangePolicy<Space>(space, 0, w.extent(0)), KOKKOS_LAMBDA(index_t j) {
-            const T gj = g(j) * clip + l2 * w(j);
-            acc(j) += gj * gj;
-            w(j) -= lr * gj / (math::sqrt(acc(j)) + eps);
-          });
-    }
+    this->for_each_element(
+        space, "seqrec::Adagrad::step", KOKKOS_LAMBDA(const pointers& b, index_t j) {
+          T& w = b[0][j];
+          T& acc = b[2][j];
+          const T gj = b[1][j] * clip + l2 * w;
+          acc += gj * gj;
+          w -= lr * gj / (math::sqrt(acc) + eps);
+        });
     return norm;
   }
 

@@ -26,12 +26,13 @@ struct AdamConfig {
 };
 
 template <Scalar T, ExecutionSpace Space>
-class Adam : public detail::OptimizerState<T, Space> {
-  using Base = detail::OptimizerState<T, Space>;
+class Adam : public detail::OptimizerState<T, Space, 2> {
+  using Base = detail::OptimizerState<T, Space, 2>;
+  using pointers = typename Base::table_type::pointers;
 
  public:
   Adam(const Space& space, const ParameterSet<T, Space>& params, AdamConfig config)
-      : Base(space, params, 2, "Adam"), config_(config) {
+      : Base(space, params, "Adam"), config_(config) {
     SEQREC_REQUIRE(config.lr > 0, "Adam: learning rate must be positive, got ", config.lr);
     SEQREC_REQUIRE(config.beta1 >= 0 && config.beta1 < 1 && config.beta2 >= 0 && config.beta2 < 1,
                    "Adam: betas must be in [0, 1), got ", config.beta1, ", ", config.beta2);
@@ -50,21 +51,16 @@ class Adam : public detail::OptimizerState<T, Space> {
     const T lr = T(config_.lr), b1 = T(config_.beta1), b2 = T(config_.beta2), eps = T(config_.eps), l2 = T(config_.l2);
     const T c1 = T(1.0 / (1.0 - std::pow(config_.beta1, double(this->t_))));
     const T c2 = T(1.0 / (1.0 - std::pow(config_.beta2, double(this->t_))));
-    std::size_t i = 0;
-    for (const auto& p : *this->params_) {
-      auto w = p.value();
-      auto g = p.grad();
-      auto m = first_moment(i);
-      auto v = second_moment(i);
-      ++i;
-      Kokkos::parallel_for(
-          "seqrec::Adam::step", Kokkos::RangePolicy<Space>(space, 0, w.extent(0)), KOKKOS_LAMBDA(index_t j) {
-            const T gj = g(j) * clip + l2 * w(j);
-            m(j) = b1 * m(j) + (T(1) - b1) * gj;
-            v(j) = b2 * v(j) + (T(1) - b2) * gj * gj;
-            w(j) -= lr * (m(j) * c1) / (math::sqrt(v(j) * c2) + eps);
-          });
-    }
+    this->for_each_element(
+        space, "seqrec::Adam::step", KOKKOS_LAMBDA(const pointers& b, index_t j) {
+          T& w = b[0][j];
+          T& m = b[2][j];
+          T& v = b[3][j];
+          const T gj = b[1][j] * clip + l2 * w;
+          m = b1 * m + (T(1) - b1) * gj;
+          v = b2 * v + (T(1) - b2) * gj * gj;
+          w -= lr * (m * c1) / (math::sqrt(v * c2) + eps);
+        });
     return norm;
   }
 

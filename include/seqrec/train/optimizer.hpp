@@ -2,6 +2,7 @@
 // checkpoints) and global gradient-norm clipping.
 #pragma once
 
+#include <seqrec/core/block_table.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/parameter.hpp>
@@ -28,8 +29,8 @@ concept Optimizer = Component<O> && requires(O& o, const O& co, const typename O
 
 namespace detail {
 
-// State buffers and step counting shared by the optimizers.
-template <Scalar T, ExecutionSpace Space>
+// State buffers and step counting shared by the optimizers. Slots: state buffers per parameter.
+template <Scalar T, ExecutionSpace Space, int Slots>
 class OptimizerState {
  public:
   using scalar_type = T;
@@ -41,15 +42,29 @@ class OptimizerState {
   const std::vector<View1<T, Space>>& state() const { return state_; }
 
  protected:
-  OptimizerState(const Space& space, const ParameterSet<T, Space>& params, int slots, const char* name)
-      : params_(&params), slots_(slots) {
-    for (const auto& p : params)
-      for (int s = 0; s < slots; ++s)
+  using table_type = BlockTable<T, Space, 2 + Slots>;
+
+  OptimizerState(const Space& space, const ParameterSet<T, Space>& params, const char* name) : params_(&params) {
+    std::vector<typename table_type::group> groups;
+    for (const auto& p : params) {
+      typename table_type::group g{p.value(), p.grad()};
+      for (int s = 0; s < Slots; ++s) {
         state_.push_back(make_zeros<View1<T, Space>>(space, std::string(name) + ":" + p.name(), p.size()));
+        g[2 + s] = state_.back();
+      }
+      groups.push_back(g);
+    }
+    table_ = table_type(space, groups);
+  }
+
+  // f(b, j) for every element j of every parameter, in one launch: b[0] value, b[1] gradient, b[2 + s] slot s.
+  template <class F>
+  void for_each_element(const Space& space, const char* label, const F& f) const {
+    table_.for_each(space, label, f);
   }
   // Throws if parameters were registered after the optimizer was made; returns the clip factor.
   T begin_step(const Space& space, double clip_norm, double& norm) {
-    SEQREC_REQUIRE_EQ(params_->size() * std::size_t(slots_), state_.size(),
+    SEQREC_REQUIRE_EQ(params_->size() * std::size_t(Slots), state_.size(),
                       "optimizer: parameters registered after the optimizer was made (state buffers)");
     ++t_;
     norm = 0;
@@ -57,11 +72,11 @@ class OptimizerState {
     norm = std::sqrt(params_->grad_norm_squared(space));
     return norm > clip_norm ? T(clip_norm / norm) : T(1);
   }
-  const View1<T, Space>& slot(std::size_t param, int s) const { return state_[param * slots_ + s]; }
+  const View1<T, Space>& slot(std::size_t param, int s) const { return state_[param * Slots + s]; }
 
   const ParameterSet<T, Space>* params_;
-  int slots_;
   std::vector<View1<T, Space>> state_;
+  table_type table_;
   long long t_ = 0;
 };
 

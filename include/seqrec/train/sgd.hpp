@@ -21,12 +21,13 @@ struct SgdConfig {
 };
 
 template <Scalar T, ExecutionSpace Space>
-class Sgd : public detail::OptimizerState<T, Space> {
-  using Base = detail::OptimizerState<T, Space>;
+class Sgd : public detail::OptimizerState<T, Space, 1> {
+  using Base = detail::OptimizerState<T, Space, 1>;
+  using pointers = typename Base::table_type::pointers;
 
  public:
   Sgd(const Space& space, const ParameterSet<T, Space>& params, SgdConfig config)
-      : Base(space, params, 1, "Sgd"), config_(config) {
+      : Base(space, params, "Sgd"), config_(config) {
     SEQREC_REQUIRE(config.lr > 0, "SGD: learning rate must be positive, got ", config.lr);
     SEQREC_REQUIRE(config.momentum >= 0 && config.momentum < 1, "SGD: momentum must be in [0, 1), got ",
                    config.momentum);
@@ -39,18 +40,14 @@ class Sgd : public detail::OptimizerState<T, Space> {
     const T clip = this->begin_step(space, config_.clip_norm, norm);
     const T lr = T(config_.lr), mu = T(config_.momentum), l2 = T(config_.l2);
     const bool nesterov = config_.nesterov;
-    std::size_t i = 0;
-    for (const auto& p : *this->params_) {
-      auto w = p.value();
-      auto g = p.grad();
-      auto v = this->slot(i++, 0);
-      Kokkos::parallel_for(
-          "seqrec::Sgd::step", Kokkos::RangePolicy<Space>(space, 0, w.extent(0)), KOKKOS_LAMBDA(index_t j) {
-            const T gj = g(j) * clip + l2 * w(j);
-            v(j) = mu * v(j) + gj;
-            w(j) -= lr * (nesterov ? gj + mu * v(j) : v(j));
-          });
-    }
+    this->for_each_element(
+        space, "seqrec::Sgd::step", KOKKOS_LAMBDA(const pointers& b, index_t j) {
+          T& w = b[0][j];
+          T& v = b[2][j];
+          const T gj = b[1][j] * clip + l2 * w;
+          v = mu * v + gj;
+          w -= lr * (nesterov ? gj + mu * v : v);
+        });
     return norm;
   }
 
