@@ -3,7 +3,7 @@
 // excluded, even when it also appears in the history.
 //
 // Per batch of users the scorer fills scores [B x num_items+1] (score_all, or score() over all items when the
-// scorer has no score_all); one team per user then, on the device and without sorting,
+// scorer has no score_all); one team per user then (one thread on host spaces), without sorting,
 //   - counts the rank of the held-out item (tie rule of metrics.hpp: others scoring >= count against it);
 //   - selects the user's top-K (K <= kMaxTopK): each thread of the team keeps a sorted list of K over a
 //     strided part of the items, then the lists merge pairwise in log2(team size) rounds.
@@ -56,8 +56,8 @@ KOKKOS_INLINE_FUNCTION void topk_insert(T* s, id_t* ids, int& n, int k, T sv, id
 
 // The first k of two sorted lists into out; returns its length.
 template <class T>
-KOKKOS_INLINE_FUNCTION int topk_merge(const T* sa, const id_t* ia, int na, const T* sb, const id_t* ib, int nb,
-                                      T* so, id_t* io, int k) {
+KOKKOS_INLINE_FUNCTION int topk_merge(const T* sa, const id_t* ia, int na, const T* sb, const id_t* ib, int nb, T* so,
+                                      id_t* io, int k) {
   int a = 0, b = 0, o = 0;
   while (o < k && (a < na || b < nb)) {
     if (b >= nb || (a < na && ranks_before(sa[a], ia[a], sb[b], ib[b]))) {
@@ -69,6 +69,72 @@ KOKKOS_INLINE_FUNCTION int topk_merge(const T* sa, const id_t* ia, int na, const
     }
   }
   return o;
+}
+
+// Top-K selection over one thread's items, visited in increasing id order: every item already in the list has
+// a smaller id than the next one, so once the list is full and its last score is a number, an item whose
+// score is not above that number cannot enter (ties go to the smaller id; NaN ranks below numbers). That one
+// comparison rejects almost every item.
+template <class T, class Hist>
+struct TopK {
+  T* s;
+  id_t* ids;
+  int k, n = 0;
+  bool full_of_numbers = false;
+  T last = T(0);
+
+  KOKKOS_INLINE_FUNCTION void offer(T sv, id_t item, id_t target, const Hist& hist, index_t lo, index_t hi) {
+    if (full_of_numbers && !(sv > last)) return;
+    if (n == k && !ranks_before(sv, item, s[k - 1], ids[k - 1])) return;
+    if (item != target && contains_sorted(hist, lo, hi, item)) return;  // history items are not rankable
+    topk_insert(s, ids, n, k, sv, item);
+    last = s[k - 1];
+    full_of_numbers = n == k && last == last;
+  }
+};
+
+// Host spaces, one thread per user: the rank is a branch-free count over the contiguous score row (it
+// vectorises), the top-K list lives on the stack.
+template <class T, ExecutionSpace Space>
+void rank_full_batch_host(const Space& space,
+                          Kokkos::View<const T**, Kokkos::LayoutRight, typename Space::memory_space> scores,
+                          View1<const id_t, Space> users, View1<const id_t, Space> targets,
+                          const History<Space>& history, View1<index_t, Space> ranks, View2<id_t, Space> top_items,
+                          View2<T, Space> top_scores, View1<index_t, Space> nan_count, T lowest) {
+  const index_t rows = static_cast<index_t>(scores.extent(0));
+  const index_t num_items = history.num_items();
+  const int k = static_cast<int>(top_items.extent(1));
+  const bool with_rank = targets.extent(0) > 0;
+  auto offsets = history.offsets();
+  auto hist = history.items();
+  Kokkos::parallel_for("seqrec::eval::full::rank_topk_host", Kokkos::RangePolicy<Space>(space, 0, rows),
+                       [=](index_t b) {
+                         const T* row = &scores(b, 0);
+                         const id_t u = users(b);
+                         const id_t t = with_rank ? targets(b) : id_t(0);
+                         const index_t lo = offsets(u), hi = offsets(u + 1);
+                         if (with_rank) {
+                           const T st = row[t];
+                           index_t above = 0;
+                           for (index_t i = 1; i <= num_items; ++i) above += counts_against(row[i], st) ? 1 : 0;
+                           above -= 1;  // the target itself (counts_against(st, st) holds, NaN or not)
+                           for (index_t h = lo; h < hi; ++h) {
+                             const id_t i = hist(h);
+                             above -= (i != t && counts_against(row[i], st)) ? 1 : 0;
+                           }
+                           ranks(b) = above;
+                           if (!(st == st)) Kokkos::atomic_add(&nan_count(0), index_t(1));
+                         }
+                         T s[kMaxTopK];
+                         id_t ids[kMaxTopK];
+                         TopK<T, decltype(hist)> top{s, ids, k};
+                         for (index_t i = 1; i <= num_items; ++i)
+                           top.offer(row[i], static_cast<id_t>(i), t, hist, lo, hi);
+                         for (int j = 0; j < k; ++j) {
+                           top_items(b, j) = j < top.n ? ids[j] : id_t(0);
+                           top_scores(b, j) = j < top.n ? s[j] : lowest;
+                         }
+                       });
 }
 
 // One team per row b of the batch: rank of targets(b) (when targets is non-empty) into ranks(b), and the
@@ -87,6 +153,12 @@ void rank_full_batch(const Space& space,
 
   const index_t rows = static_cast<index_t>(scores.extent(0));
   if (rows == 0) return;
+  if constexpr (Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible) {
+    if (team_size <= 1) {
+      rank_full_batch_host<T>(space, scores, users, targets, history, ranks, top_items, top_scores, nan_count, lowest);
+      return;
+    }
+  }
   const index_t num_items = history.num_items();
   const int k = static_cast<int>(top_items.extent(1));
   const bool with_rank = targets.extent(0) > 0;
@@ -133,15 +205,10 @@ void rank_full_batch(const Space& space,
         ScratchInt count(m.team_scratch(level), size);
         T* my_s = sbuf.data() + tid * k;
         id_t* my_i = ibuf.data() + tid * k;
-        int n = 0;
-        for (index_t i = 1 + tid; i <= num_items; i += size) {
-          const T s = scores(b, i);
-          const id_t item = static_cast<id_t>(i);
-          if (n == k && !ranks_before(s, item, my_s[k - 1], my_i[k - 1])) continue;  // the common case
-          if (item != t && contains_sorted(hist, lo, hi, item)) continue;
-          topk_insert(my_s, my_i, n, k, s, item);
-        }
-        count(tid) = n;
+        TopK<T, decltype(hist)> top{my_s, my_i, k};
+        for (index_t i = 1 + tid; i <= num_items; i += size)
+          top.offer(scores(b, i), static_cast<id_t>(i), t, hist, lo, hi);
+        count(tid) = top.n;
         m.team_barrier();
         for (int stride = 1; stride < size; stride *= 2) {
           if (tid % (2 * stride) == 0 && tid + stride < size) {
@@ -171,8 +238,8 @@ template <ExecutionSpace Space>
 void fill_all_items(const Space& space, View2<id_t, Space> items) {
   Kokkos::parallel_for(
       "seqrec::eval::full::all_items",
-      Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {static_cast<index_t>(items.extent(0)),
-                                                                   static_cast<index_t>(items.extent(1))}),
+      Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(
+          space, {0, 0}, {static_cast<index_t>(items.extent(0)), static_cast<index_t>(items.extent(1))}),
       KOKKOS_LAMBDA(index_t b, index_t i) { items(b, i) = static_cast<id_t>(i); });
 }
 
@@ -191,8 +258,7 @@ class FullEvaluator {
       : num_items_(num_items), batch_size_(batch_size), top_k_(top_k) {
     SEQREC_REQUIRE(num_items >= 1, "FullEvaluator: num_items must be >= 1, got ", num_items);
     SEQREC_REQUIRE(batch_size >= 1, "FullEvaluator: batch_size must be >= 1, got ", batch_size);
-    SEQREC_REQUIRE(top_k >= 1 && top_k <= kMaxTopK, "FullEvaluator: top_k must be in [1, ", kMaxTopK, "], got ",
-                   top_k);
+    SEQREC_REQUIRE(top_k >= 1 && top_k <= kMaxTopK, "FullEvaluator: top_k must be in [1, ", kMaxTopK, "], got ", top_k);
     scores_ = make_uninitialized<View2<T, Space>>(space, "eval::FullEvaluator::scores", batch_size, num_items + 1);
     nan_count_ = make_zeros<View1<index_t, Space>>(space, "eval::FullEvaluator::nan_count", 1);
   }
@@ -227,14 +293,14 @@ class FullEvaluator {
     auto hu = to_host(users);
     for (std::size_t b = 0; b < hu.extent(0); ++b)
       SEQREC_REQUIRE_CODE(hu(b) >= 0 && hu(b) < history.num_users(), Errc::out_of_range,
-                          "FullEvaluator::recommend: user ", hu(b), " outside the history's [0, ",
-                          history.num_users(), ")");
+                          "FullEvaluator::recommend: user ", hu(b), " outside the history's [0, ", history.num_users(),
+                          ")");
     run(space, scorer, users, View1<const id_t, Space>(), history);
   }
 
-  View2<id_t, Space> top_items() const { return top_items_; }   // [users x top_k], 0-padded
-  View2<T, Space> top_scores() const { return top_scores_; }    // [users x top_k], -inf where padded
-  View1<index_t, Space> ranks() const { return ranks_; }        // of the last evaluate()
+  View2<id_t, Space> top_items() const { return top_items_; }  // [users x top_k], 0-padded
+  View2<T, Space> top_scores() const { return top_scores_; }   // [users x top_k], -inf where padded
+  View1<index_t, Space> ranks() const { return ranks_; }       // of the last evaluate()
   index_t top_k() const { return top_k_; }
   // Threads per user's team: 0 (the default) means 1 on host spaces and 32 on GPUs. More threads per user
   // on a host space only pay off with few users and many threads.
@@ -279,10 +345,10 @@ class FullEvaluator {
         const View2<const id_t, Space> all = Kokkos::subview(all_items_, local, Kokkos::ALL);
         scorer.score(space, ub, all, sb);
       }
-      const View1<const id_t, Space> tb = with_rank ? View1<const id_t, Space>(Kokkos::subview(targets, rows))
-                                                    : View1<const id_t, Space>();
-      const View1<index_t, Space> rb = with_rank ? View1<index_t, Space>(Kokkos::subview(ranks_, rows))
-                                                 : View1<index_t, Space>();
+      const View1<const id_t, Space> tb =
+          with_rank ? View1<const id_t, Space>(Kokkos::subview(targets, rows)) : View1<const id_t, Space>();
+      const View1<index_t, Space> rb =
+          with_rank ? View1<index_t, Space>(Kokkos::subview(ranks_, rows)) : View1<index_t, Space>();
       const View2<id_t, Space> top_b = Kokkos::subview(top_items_, rows, Kokkos::ALL);
       const View2<T, Space> top_sb = Kokkos::subview(top_scores_, rows, Kokkos::ALL);
       detail::rank_full_batch<T>(space, sb, ub, tb, history, rb, top_b, top_sb, nan_count_, lowest, team_size_);
