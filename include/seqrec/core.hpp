@@ -2,6 +2,7 @@
 #pragma once
 
 #include <seqrec/core/block_table.hpp>
+#include <seqrec/core/column_sums.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/linalg.hpp>

@@ -1,6 +1,7 @@
 // Layer normalisation over the last dimension: y = gamma * (x - mean) / sqrt(var + eps) + beta.
 #pragma once
 
+#include <seqrec/core/column_sums.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/math.hpp>
@@ -67,18 +68,13 @@ class LayerNorm {
     auto gb = beta_.grad();
     const index_t d = dim();
     const index_t rows = x.extent(0);
-    // Parameter gradients first (dx may alias dy). One thread per feature sums over rows in order:
-    // deterministic without atomics.
-    Kokkos::parallel_for(
-        "seqrec::LayerNorm::backward_params", Kokkos::RangePolicy<Space>(space, 0, d), KOKKOS_LAMBDA(index_t k) {
-          T sg = 0, sb = 0;
-          for (index_t r = 0; r < rows; ++r) {
-            sg += dy(r, k) * (x(r, k) - stats(r, 0)) * stats(r, 1);
-            sb += dy(r, k);
-          }
-          gg(k) += sg;
-          gb(k) += sb;
-        });
+    // Parameter gradients first (dx may alias dy).
+    add_column_sums(
+        space, "seqrec::LayerNorm::backward_gamma", rows, d,
+        KOKKOS_LAMBDA(index_t r, index_t k) { return dy(r, k) * (x(r, k) - stats(r, 0)) * stats(r, 1); }, gg);
+    add_column_sums(
+        space, "seqrec::LayerNorm::backward_beta", rows, d, KOKKOS_LAMBDA(index_t r, index_t k) { return dy(r, k); },
+        gb);
     Kokkos::parallel_for(
         "seqrec::LayerNorm::backward_input", Kokkos::RangePolicy<Space>(space, 0, rows), KOKKOS_LAMBDA(index_t r) {
           const T mean = stats(r, 0), rstd = stats(r, 1);

@@ -2,6 +2,7 @@
 // W is stored [in, out] so the forward product needs no transpose.
 #pragma once
 
+#include <seqrec/core/column_sums.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/linalg.hpp>
@@ -63,14 +64,9 @@ class Linear {
     SEQREC_REQUIRE_SHAPE(dy, "Linear::backward dy", index_t(x.extent(0)), out());
     linalg::gemm(space, linalg::Trans::T, linalg::Trans::N, T(1), x, dy, T(1), w_.template grad_view<2>());
     if (has_bias()) {
-      auto gb = b_.grad();
-      const index_t rows = dy.extent(0);
-      Kokkos::parallel_for(
-          "seqrec::Linear::backward_bias", Kokkos::RangePolicy<Space>(space, 0, out()), KOKKOS_LAMBDA(index_t k) {
-            T s = 0;
-            for (index_t r = 0; r < rows; ++r) s += dy(r, k);
-            gb(k) += s;
-          });
+      add_column_sums(
+          space, "seqrec::Linear::backward_bias", index_t(dy.extent(0)), out(),
+          KOKKOS_LAMBDA(index_t r, index_t k) { return dy(r, k); }, b_.grad());
     }
     if (dx.data() != nullptr) {
       SEQREC_REQUIRE_SHAPE(dx, "Linear::backward dx", index_t(x.extent(0)), in());
