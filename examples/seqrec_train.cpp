@@ -49,6 +49,7 @@ struct Options {
   int blas_threads = 0;
   int eval_every = 1, threads = 0, negatives = 100, max_eval_users = 0;
   double time_limit = 0;  // seconds of training; 0: none
+  int eval_batch = 256;
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
   std::uint64_t seed = 42;
   std::string eval = "sampled";
@@ -109,7 +110,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   so.seed = o.seed;
   const auto valid_cands = seqrec::eval::make_sampled_candidates(space, valid_users, full_history, so);
   const auto test_cands = seqrec::eval::make_sampled_candidates(space, test_users, full_history, so);
-  seqrec::eval::SampledEvaluator<T, Space> evaluator(space, 1 + o.negatives, 256);
+  seqrec::eval::SampledEvaluator<T, Space> evaluator(space, 1 + o.negatives, o.eval_batch);
   const auto valid_windows = with_items(split, false, false);
   const auto test_windows = with_items(split, true, false);
 
@@ -167,7 +168,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     nlohmann::json line = {{"epoch", epoch}, {"loss", loss_sum / nb}, {"seconds", epoch_seconds}};
     if (epoch % o.eval_every == 0 || epoch == o.epochs) {
       const auto te = Clock::now();
-      model.set_scoring_windows(space, valid_windows, 256);
+      model.set_scoring_windows(space, valid_windows, o.eval_batch);
       const auto m = evaluator.evaluate(space, model, valid_cands, {1, 5, 10});
       line["valid_hr10"] = m.hr_at(10);
       line["valid_ndcg10"] = m.ndcg_at(10);
@@ -204,10 +205,10 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     snapshot(true);
   else {  // stopped before any validation: validate and test the weights as they are
     best_epoch = epochs_run;
-    model.set_scoring_windows(space, valid_windows, 256);
+    model.set_scoring_windows(space, valid_windows, o.eval_batch);
     best_valid = evaluator.evaluate(space, model, valid_cands, {1, 5, 10});
   }
-  model.set_scoring_windows(space, test_windows, 256);
+  model.set_scoring_windows(space, test_windows, o.eval_batch);
   const auto test = evaluator.evaluate(space, model, test_cands, {1, 5, 10});
   nlohmann::json out = {{"model", model_name},
                         {"data", o.data},
@@ -231,8 +232,8 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     const auto te = Clock::now();
     const auto users = seqrec::eval::select_users(space, split.evaluated_users, test_targets, o.max_eval_users, o.seed);
     // Full ranking excludes the user's history except the held-out test item.
-    const auto m =
-        seqrec::eval::evaluate_full(space, model, users, seqrec::eval::make_history(space, test_windows), 256, {10});
+    const auto m = seqrec::eval::evaluate_full(space, model, users, seqrec::eval::make_history(space, test_windows),
+                                               o.eval_batch, {10});
     out["full_test_hr10"] = m.hr_at(10);
     out["full_test_ndcg10"] = m.ndcg_at(10);
     out["full_eval_seconds"] = seconds_since(te);
@@ -314,6 +315,7 @@ int main(int argc, char* argv[]) {
   app.add_option("--patience", o.patience, "epochs without validation NDCG@10 gain before stopping");
   app.add_option("--time-limit", o.time_limit, "stop training after this many seconds (at an epoch boundary)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--eval-batch", o.eval_batch, "users scored at once when evaluating")->check(CLI::PositiveNumber);
   app.add_option("--eval-every", o.eval_every, "evaluate every N epochs")->check(CLI::PositiveNumber);
   app.add_option("--eval", o.eval, "sampled | full | both")->check(CLI::IsMember({"sampled", "full", "both"}));
   app.add_option("--negatives", o.negatives, "sampled negatives per evaluated user")->check(CLI::PositiveNumber);

@@ -93,8 +93,7 @@ struct TopK {
   }
 };
 
-// Host spaces, one thread per user: the rank is a branch-free count over the contiguous score row (it
-// vectorises), the top-K list lives on the stack.
+// Host spaces, one thread per user over the contiguous score row, the top-K list on the stack.
 template <class T, ExecutionSpace Space>
 void rank_full_batch_host(const Space& space,
                           Kokkos::View<const T**, Kokkos::LayoutRight, typename Space::memory_space> scores,
@@ -113,10 +112,28 @@ void rank_full_batch_host(const Space& space,
                          const id_t u = users(b);
                          const id_t t = with_rank ? targets(b) : id_t(0);
                          const index_t lo = offsets(u), hi = offsets(u + 1);
+                         T s[kMaxTopK];
+                         id_t ids[kMaxTopK];
+                         TopK<T, decltype(hist)> top{s, ids, k};
+                         // Chunks of 64 items: one vectorisable pass counts the items scoring >= the target's and takes
+                         // the chunk's largest number; the top-K list only looks at a chunk that could change it.
+                         constexpr index_t C = 64;
+                         const T st = with_rank ? row[t] : T(0);
+                         index_t above = 0;
+                         for (index_t c0 = 1; c0 <= num_items; c0 += C) {
+                           const index_t c1 = c0 + C <= num_items + 1 ? c0 + C : num_items + 1;
+                           index_t count = 0;
+                           T most = lowest;  // NaN never wins a `>`: the chunk's largest number
+                           for (index_t i = c0; i < c1; ++i) {
+                             const T x = row[i];
+                             count += counts_against(x, st) ? 1 : 0;
+                             most = x > most ? x : most;
+                           }
+                           above += count;
+                           if (!top.full_of_numbers || most > top.last)
+                             for (index_t i = c0; i < c1; ++i) top.offer(row[i], static_cast<id_t>(i), t, hist, lo, hi);
+                         }
                          if (with_rank) {
-                           const T st = row[t];
-                           index_t above = 0;
-                           for (index_t i = 1; i <= num_items; ++i) above += counts_against(row[i], st) ? 1 : 0;
                            above -= 1;  // the target itself (counts_against(st, st) holds, NaN or not)
                            for (index_t h = lo; h < hi; ++h) {
                              const id_t i = hist(h);
@@ -125,11 +142,6 @@ void rank_full_batch_host(const Space& space,
                            ranks(b) = above;
                            if (!(st == st)) Kokkos::atomic_add(&nan_count(0), index_t(1));
                          }
-                         T s[kMaxTopK];
-                         id_t ids[kMaxTopK];
-                         TopK<T, decltype(hist)> top{s, ids, k};
-                         for (index_t i = 1; i <= num_items; ++i)
-                           top.offer(row[i], static_cast<id_t>(i), t, hist, lo, hi);
                          for (int j = 0; j < k; ++j) {
                            top_items(b, j) = j < top.n ? ids[j] : id_t(0);
                            top_scores(b, j) = j < top.n ? s[j] : lowest;
