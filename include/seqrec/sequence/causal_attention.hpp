@@ -4,7 +4,9 @@
 //
 // Layout: q, k, v, out hold one row per real position (see RowMap): row_of(b, t) is the row of position t
 // of window b, -1 at padding. Head h owns columns [h*dh, (h+1)*dh). One team per (window, head); the whole
-// per-window computation is fused in it, with no atomics (deterministic on every backend).
+// per-window computation is fused in it, with no atomics (deterministic on every backend). Its threads take
+// queries (or keys), their vector lanes keys or columns: every lane writes only its own elements, and the
+// phases that read other lanes' results come after a team barrier.
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -53,43 +55,56 @@ class CausalAttention {
     const T rate = train ? dropout_ : T(0), keep_scale = T(1) / (T(1) - rate);
     using team_t = typename Kokkos::TeamPolicy<Space>::member_type;
     Kokkos::parallel_for(
-        "seqrec::CausalAttention::forward", Kokkos::TeamPolicy<Space>(space, batch * H, Kokkos::AUTO),
-        KOKKOS_LAMBDA(const team_t& team) {
+        "seqrec::CausalAttention::forward", policy(space, batch * H), KOKKOS_LAMBDA(const team_t& team) {
           const index_t b = team.league_rank() / H, h = team.league_rank() % H;
           const index_t start = first_valid(ids, b, len), c0 = h * dh;
+          // Softmax rows: a thread per query i, its vector lanes over keys j (each lane owns its (i, j)).
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t i) {
             const index_t qi = ids(b, i);
-            if (qi < 0) {
-              for (index_t j = 0; j < len; ++j) probs(b, h, i, j) = T(0);
-              return;
-            }
+            const index_t lo = qi < 0 ? len : start, hi = qi < 0 ? len : i + 1;  // keys [lo, hi)
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, len - (hi - lo)),
+                                 [&](index_t jj) { probs(b, h, i, jj < lo ? jj : jj + (hi - lo)) = T(0); });
+            if (qi < 0) return;
             T mx = Kokkos::reduction_identity<T>::max();  // the lowest T
-            for (index_t j = start; j <= i; ++j) {
-              T s = 0;
-              const index_t kj = ids(b, j);
-              if (kj >= 0) {
-                for (index_t c = 0; c < dh; ++c) s += q(qi, c0 + c) * k(kj, c0 + c);
-                s *= scale;
-                mx = s > mx ? s : mx;
-              }
-              probs(b, h, i, j) = s;
-            }
+            Kokkos::parallel_reduce(
+                Kokkos::ThreadVectorRange(team, hi - lo),
+                [&](index_t jj, T& m) {
+                  const index_t j = lo + jj, kj = ids(b, j);
+                  T s = 0;
+                  if (kj >= 0) {
+                    for (index_t c = 0; c < dh; ++c) s += q(qi, c0 + c) * k(kj, c0 + c);
+                    s *= scale;
+                    m = s > m ? s : m;
+                  }
+                  probs(b, h, i, j) = s;
+                },
+                Kokkos::Max<T>(mx));
             T sum = 0;
-            for (index_t j = 0; j < len; ++j) {
-              T p = T(0);
-              if (j >= start && j <= i && ids(b, j) >= 0) {
-                p = math::exp(probs(b, h, i, j) - mx);
-                sum += p;
-              }
-              probs(b, h, i, j) = p;
-            }
-            for (index_t c = 0; c < dh; ++c) out(qi, c0 + c) = T(0);
+            Kokkos::parallel_reduce(
+                Kokkos::ThreadVectorRange(team, hi - lo),
+                [&](index_t jj, T& acc) {
+                  const index_t j = lo + jj;
+                  const T p = ids(b, j) >= 0 ? math::exp(probs(b, h, i, j) - mx) : T(0);
+                  probs(b, h, i, j) = p;
+                  acc += p;
+                },
+                sum);
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, hi - lo),
+                                 [&](index_t jj) { probs(b, h, i, lo + jj) /= sum; });
+          });
+          team.team_barrier();
+          // Outputs: a thread per query, its lanes over the head's columns (each lane keeps to its own).
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t i) {
+            const index_t qi = ids(b, i);
+            if (qi < 0) return;
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, dh), [&](index_t c) { out(qi, c0 + c) = T(0); });
             for (index_t j = start; j <= i; ++j) {
-              const T p = probs(b, h, i, j) / sum;
-              probs(b, h, i, j) = p;
+              const index_t kj = ids(b, j);
+              const T p = probs(b, h, i, j);
               const T pd = rate > T(0) ? dropped(rs, b, h, i, j, H, len, rate, keep_scale) * p : p;
-              if (pd != T(0))
-                for (index_t c = 0; c < dh; ++c) out(qi, c0 + c) += pd * v(ids(b, j), c0 + c);
+              if (kj >= 0 && pd != T(0))
+                Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, dh),
+                                     [&](index_t c) { out(qi, c0 + c) += pd * v(kj, c0 + c); });
             }
           });
         });
@@ -109,57 +124,79 @@ class CausalAttention {
     const T rate = train ? dropout_ : T(0), keep_scale = T(1) / (T(1) - rate);
     using team_t = typename Kokkos::TeamPolicy<Space>::member_type;
     Kokkos::parallel_for(
-        "seqrec::CausalAttention::backward", Kokkos::TeamPolicy<Space>(space, batch * H, Kokkos::AUTO),
-        KOKKOS_LAMBDA(const team_t& team) {
+        "seqrec::CausalAttention::backward", policy(space, batch * H), KOKKOS_LAMBDA(const team_t& team) {
           const index_t b = team.league_rank() / H, h = team.league_rank() % H;
           const index_t start = first_valid(ids, b, len), c0 = h * dh;
-          // dS_ij = P_ij (dP_ij - sum_j' P_ij' dP_ij'), dP_ij = mask_ij * (dout_i . v_j); then dq_i.
+          // dS_ij = P_ij (dP_ij - sum_j' P_ij' dP_ij') scale, dP_ij = mask_ij (dout_i . v_j): a thread per
+          // query, its lanes over keys.
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t i) {
             const index_t qi = ids(b, i);
-            if (qi < 0) {
-              for (index_t j = 0; j < len; ++j) dscores(b, h, i, j) = T(0);
-              return;
-            }
-            for (index_t c = 0; c < dh; ++c) dq(qi, c0 + c) = T(0);
+            const index_t lo = qi < 0 ? len : start, hi = qi < 0 ? len : i + 1;
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, len - (hi - lo)),
+                                 [&](index_t jj) { dscores(b, h, i, jj < lo ? jj : jj + (hi - lo)) = T(0); });
+            if (qi < 0) return;
             T dot = 0;
-            for (index_t j = 0; j < len; ++j) {
-              T dp = T(0);
-              if (j >= start && j <= i && ids(b, j) >= 0) {
-                for (index_t c = 0; c < dh; ++c) dp += dout(qi, c0 + c) * v(ids(b, j), c0 + c);
-                if (rate > T(0)) dp *= dropped(rs, b, h, i, j, H, len, rate, keep_scale);
-                dot += probs(b, h, i, j) * dp;
-              }
-              dscores(b, h, i, j) = dp;
-            }
-            for (index_t j = 0; j < len; ++j) {
-              const T ds = probs(b, h, i, j) * (dscores(b, h, i, j) - dot) * scale;
-              dscores(b, h, i, j) = ds;
-              if (ds != T(0))
-                for (index_t c = 0; c < dh; ++c) dq(qi, c0 + c) += ds * k(ids(b, j), c0 + c);
-            }
+            Kokkos::parallel_reduce(
+                Kokkos::ThreadVectorRange(team, hi - lo),
+                [&](index_t jj, T& acc) {
+                  const index_t j = lo + jj, kj = ids(b, j);
+                  T dp = T(0);
+                  if (kj >= 0) {
+                    for (index_t c = 0; c < dh; ++c) dp += dout(qi, c0 + c) * v(kj, c0 + c);
+                    if (rate > T(0)) dp *= dropped(rs, b, h, i, j, H, len, rate, keep_scale);
+                    acc += probs(b, h, i, j) * dp;
+                  }
+                  dscores(b, h, i, j) = dp;
+                },
+                dot);
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, hi - lo), [&](index_t jj) {
+              const index_t j = lo + jj;
+              dscores(b, h, i, j) = probs(b, h, i, j) * (dscores(b, h, i, j) - dot) * scale;
+            });
           });
           team.team_barrier();
-          // dk_j = sum_i dS_ij q_i, dv_j = sum_i P'_ij dout_i over queries i >= j: one thread per key.
+          // dq_i = sum_j dS_ij k_j: a thread per query, its lanes over columns.
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t i) {
+            const index_t qi = ids(b, i);
+            if (qi < 0) return;
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, dh), [&](index_t c) { dq(qi, c0 + c) = T(0); });
+            for (index_t j = start; j <= i; ++j) {
+              const T ds = dscores(b, h, i, j);
+              if (ds != T(0))
+                Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, dh),
+                                     [&](index_t c) { dq(qi, c0 + c) += ds * k(ids(b, j), c0 + c); });
+            }
+          });
+          // dk_j = sum_i dS_ij q_i, dv_j = sum_i P'_ij dout_i over queries i >= j: a thread per key, its
+          // lanes over columns.
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, index_t(0), len), [&](index_t j) {
             const index_t kj = ids(b, j);
             if (kj < 0) return;
-            for (index_t c = 0; c < dh; ++c) {
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, dh), [&](index_t c) {
               dk(kj, c0 + c) = T(0);
               dv(kj, c0 + c) = T(0);
-            }
+            });
             for (index_t i = j; i < len; ++i) {
               const index_t qi = ids(b, i);
               if (qi < 0) continue;
               const T ds = dscores(b, h, i, j);
               T p = probs(b, h, i, j);
               if (rate > T(0)) p *= dropped(rs, b, h, i, j, H, len, rate, keep_scale);
-              for (index_t c = 0; c < dh; ++c) {
+              Kokkos::parallel_for(Kokkos::ThreadVectorRange(team, dh), [&](index_t c) {
                 dk(kj, c0 + c) += ds * q(qi, c0 + c);
                 dv(kj, c0 + c) += p * dout(qi, c0 + c);
-              }
+              });
             }
           });
         });
+  }
+
+  // One team per (window, head); on a GPU each thread of it has a warp's 32 lanes for the inner loops.
+  static Kokkos::TeamPolicy<Space> policy(const Space& space, index_t league) {
+    if constexpr (Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible)
+      return Kokkos::TeamPolicy<Space>(space, static_cast<int>(league), Kokkos::AUTO);
+    else
+      return Kokkos::TeamPolicy<Space>(space, static_cast<int>(league), Kokkos::AUTO, 32);
   }
 
  private:
