@@ -44,11 +44,11 @@ for l in sys.stdin:
 gpu_env=(env OMP_PROC_BIND=close "OMP_PLACES={12},{13},{14},{15}" OMP_NUM_THREADS=4)
 common=(--data games/games.txt --maxlen 50 --dim 50 --lr 0.001 --batch 128 --epochs 400 --eval both --json)
 
-phase "0. background on cores 0-11: GRU4Rec seeds 1-3, LSTM seed 1 (${CPU_SECONDS} s of training each)"
 cpu_pids=()
 i=0
 runs=(gru4rec:1 gru4rec:2 gru4rec:3 lstm:1)
 [ "$QUICK" = 1 ] && runs=()
+[ ${#runs[@]} -gt 0 ] && phase "0. background on cores 0-11: ${runs[*]} (${CPU_SECONDS} s of training each)"
 for run in "${runs[@]}"; do
   m=${run%:*} seed=${run#*:} c=$((3 * i))
   env OMP_PROC_BIND=close "OMP_PLACES={$c},{$((c + 1))},{$((c + 2))}" timeout -s TERM $((CPU_SECONDS + 150)) \
