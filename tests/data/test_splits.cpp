@@ -202,3 +202,28 @@ TEST_CASE("k-fold: disjoint test folds of ~20% whose union is everything", "[dat
   CHECK_THROWS_AS(seqrec::data::kfold_assignment(3, 5, 1), seqrec::Error);
   CHECK_THROWS_AS(seqrec::data::kfold(x, 1, 1), seqrec::Error);
 }
+
+TEST_CASE("k-fold over contiguous blocks: fold f tests on rows [f n/k, (f+1) n/k) of the input order",
+          "[data][split]") {
+  const Interactions x = random_interactions(300, 80, 3);
+  const auto n = static_cast<std::size_t>(x.size());
+  const auto folds = seqrec::data::kfold_contiguous(x, 5);
+  REQUIRE(folds.size() == 5);
+  for (std::size_t f = 0; f < 5; ++f) {
+    // The expected test part: exactly the rows of block f, as (user, item, ...) keys.
+    Interactions block = x;
+    std::vector<std::size_t> rows;
+    for (std::size_t r = f * n / 5; r < (f + 1) * n / 5; ++r) rows.push_back(r);
+    block.apply(rows);
+    CHECK(keys(folds[f].test) == keys(block));
+    CHECK(disjoint(keys(folds[f].train), keys(folds[f].test)));
+    CHECK(folds[f].train.size() + folds[f].test.size() == x.size());
+  }
+  const auto a = seqrec::data::kfold_contiguous_assignment(100000, 5);
+  CHECK(a[19999] == 0);
+  CHECK(a[20000] == 1);
+  CHECK(a[99999] == 4);
+  CHECK_THROWS_AS(seqrec::data::kfold_contiguous_assignment(3, 5), seqrec::Error);
+  CHECK_THROWS_WITH(seqrec::data::kfold_from_assignment(x, std::vector<seqrec::index_t>(n, 7), 5),
+                    Catch::Contains("has fold 7"));
+}

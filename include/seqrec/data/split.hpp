@@ -177,13 +177,27 @@ inline std::vector<index_t> kfold_assignment(index_t n, index_t k, std::uint64_t
   return fold;
 }
 
-// k-fold cross-validation for ratings (MovieLens u1–u5 with k = 5): k disjoint test folds of ~n/k
-// interactions each, drawn at random over all interactions with `seed`; fold f trains on the others.
-// No validation part. Folds are assigned over the input order, so the same data and seed give the
-// same folds.
-inline std::vector<Split> kfold(const Interactions& x, index_t k = 5, std::uint64_t seed = 0) {
+// The fold of each of n interactions in input order: k contiguous blocks whose sizes differ by at most one
+// (row r goes to fold r * k / n). This is how GroupLens cut MovieLens-100K's u1..u5 from u.data (its mku.sh
+// takes lines 20000 (i-1) + 1 .. 20000 i as the test part of u<i>), so a reader that keeps file order
+// reproduces the official folds.
+inline std::vector<index_t> kfold_contiguous_assignment(index_t n, index_t k) {
+  SEQREC_REQUIRE(k >= 2, "kfold_contiguous_assignment: k must be >= 2, got ", k);
+  SEQREC_REQUIRE(n >= k, "kfold_contiguous_assignment: need at least k = ", k, " interactions, got ", n);
+  std::vector<index_t> fold(static_cast<std::size_t>(n));
+  for (index_t r = 0; r < n; ++r)
+    fold[static_cast<std::size_t>(r)] = static_cast<index_t>(static_cast<std::int64_t>(r) * k / n);
+  return fold;
+}
+
+// k-fold cross-validation from a fold per interaction (values 0..k-1): fold f tests on its interactions and
+// trains on the others. No validation part.
+inline std::vector<Split> kfold_from_assignment(const Interactions& x, const std::vector<index_t>& fold_of, index_t k) {
   detail::check_interactions(x, "kfold");
-  const std::vector<index_t> fold_of = kfold_assignment(x.size(), k, seed);
+  SEQREC_REQUIRE_EQ(fold_of.size(), x.user.size(), "kfold: fold assignments vs interactions");
+  for (std::size_t j = 0; j < fold_of.size(); ++j)
+    SEQREC_REQUIRE(fold_of[j] >= 0 && fold_of[j] < k, "kfold: interaction ", j, " has fold ", fold_of[j],
+                   ", outside [0, ", k, ")");
   // Sort once, carrying each interaction's fold along.
   const std::size_t n = x.user.size();
   const std::vector<std::size_t> in = detail::chronological_order(x);  // y[j] is x[in[j]]
@@ -196,6 +210,21 @@ inline std::vector<Split> kfold(const Interactions& x, index_t k = 5, std::uint6
     folds.push_back(detail::assemble(y, part));
   }
   return folds;
+}
+
+// k-fold cross-validation for ratings: k disjoint test folds of ~n/k interactions each, drawn at random over
+// all interactions with `seed`; fold f trains on the others. No validation part. Folds are assigned over the
+// input order, so the same data and seed give the same folds.
+inline std::vector<Split> kfold(const Interactions& x, index_t k = 5, std::uint64_t seed = 0) {
+  detail::check_interactions(x, "kfold");
+  return kfold_from_assignment(x, kfold_assignment(x.size(), k, seed), k);
+}
+
+// k-fold over contiguous blocks of the input order (MovieLens-100K's official u1..u5 with k = 5, when x is
+// u.data in file order).
+inline std::vector<Split> kfold_contiguous(const Interactions& x, index_t k = 5) {
+  detail::check_interactions(x, "kfold_contiguous");
+  return kfold_from_assignment(x, kfold_contiguous_assignment(x.size(), k), k);
 }
 
 }  // namespace seqrec::data
