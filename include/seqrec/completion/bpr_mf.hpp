@@ -41,7 +41,7 @@ namespace seqrec::completion {
 struct BprMfOptions {
   index_t factors = 64;
   double lr = 0.05;
-  double reg = 0.01;  // L2 weight on p_u, q_i, q_j (and b_i, b_j) in every update
+  double reg = 0.01;     // L2 weight on p_u, q_i, q_j (and b_i, b_j) in every update
   index_t epochs = 100;  // 0: initialise only
   bool item_bias = true;
   std::uint64_t seed = 0;
@@ -65,15 +65,16 @@ struct BprEpochSums {
     count += o.count;
     skipped += o.skipped;
   }
+  // Kokkos 3.4 joins through volatile references (plain assignments: C++20 deprecates volatile +=).
   KOKKOS_INLINE_FUNCTION void operator+=(const volatile BprEpochSums& o) volatile {
-    loss += o.loss;
-    correct += o.correct;
-    count += o.count;
-    skipped += o.skipped;
+    loss = loss + o.loss;
+    correct = correct + o.correct;
+    count = count + o.count;
+    skipped = skipped + o.skipped;
   }
 };
 
-inline constexpr std::uint64_t kBprInitStream = 0x4250522D494E4954ull;  // "BPR-INIT"
+inline constexpr std::uint64_t kBprInitStream = 0x4250522D494E4954ull;   // "BPR-INIT"
 inline constexpr std::uint64_t kBprEpochStream = 0x4250522D45504F43ull;  // "BPR-EPOC" (+ epoch)
 
 // The stream of sample s of `epoch`: counter 0 draws the pair, counters 1, 2, ... the negative candidates.
