@@ -101,47 +101,47 @@ HostCsr<double> knn_similarities(const HostSpace& hs, const HostCsr<double>& by_
     touched[t].reserve(static_cast<std::size_t>(rows));
     cand[t].reserve(static_cast<std::size_t>(rows));
   }
-  Kokkos::parallel_for(
-      "seqrec::completion::ItemKnn::similarities",
-      Kokkos::RangePolicy<HostSpace, Kokkos::Schedule<Kokkos::Dynamic>>(hs, 1, rows), [&](index_t i) {
-        const int t = static_cast<int>(token.acquire());
-        auto& a = acc[t];
-        auto& mark = stamp[t];  // mark[j] == i: j already in `seen` for this item
-        auto& seen = touched[t];
-        auto& c = cand[t];
-        seen.clear();
-        c.clear();
-        for (index_t q = by_item.offsets[i]; q < by_item.offsets[i + 1]; ++q) {
-          const id_t u = by_item.indices[q];
-          const double w = by_item.values[q];
-          for (index_t p = by_user.offsets[u]; p < by_user.offsets[u + 1]; ++p) {
-            const id_t j = by_user.indices[p];
-            if (j == i) continue;
-            if (mark[j] != i) {
-              mark[j] = i;
-              seen.push_back(j);
-            }
-            a[j] += w * by_user.values[p];
-          }
-        }
-        for (id_t j : seen) {
-          const double dot = a[j];
-          a[j] = 0.0;
-          if (dot == 0.0) continue;
-          c.push_back({dot / (row_scale[i] * col_scale[j] + shrink), j});
-        }
-        if (static_cast<index_t>(c.size()) > kk) {
-          std::nth_element(c.begin(), c.begin() + kk, c.end(), knn_better);
-          c.resize(static_cast<std::size_t>(kk));
-        }
-        std::sort(c.begin(), c.end(), [](const KnnCandidate& x, const KnnCandidate& y) { return x.id < y.id; });
-        count[i] = static_cast<index_t>(c.size());
-        for (std::size_t s = 0; s < c.size(); ++s) {
-          slot_id[i * kk + s] = c[s].id;
-          slot_sim[i * kk + s] = c[s].sim;
-        }
-        token.release(t);
-      });
+  Kokkos::parallel_for("seqrec::completion::ItemKnn::similarities",
+                       Kokkos::RangePolicy<HostSpace, Kokkos::Schedule<Kokkos::Dynamic>>(hs, 1, rows), [&](index_t i) {
+                         const int t = static_cast<int>(token.acquire());
+                         auto& a = acc[t];
+                         auto& mark = stamp[t];  // mark[j] == i: j already in `seen` for this item
+                         auto& seen = touched[t];
+                         auto& c = cand[t];
+                         seen.clear();
+                         c.clear();
+                         for (index_t q = by_item.offsets[i]; q < by_item.offsets[i + 1]; ++q) {
+                           const id_t u = by_item.indices[q];
+                           const double w = by_item.values[q];
+                           for (index_t p = by_user.offsets[u]; p < by_user.offsets[u + 1]; ++p) {
+                             const id_t j = by_user.indices[p];
+                             if (j == i) continue;
+                             if (mark[j] != i) {
+                               mark[j] = i;
+                               seen.push_back(j);
+                             }
+                             a[j] += w * by_user.values[p];
+                           }
+                         }
+                         for (id_t j : seen) {
+                           const double dot = a[j];
+                           a[j] = 0.0;
+                           if (dot == 0.0) continue;
+                           c.push_back({dot / (row_scale[i] * col_scale[j] + shrink), j});
+                         }
+                         if (static_cast<index_t>(c.size()) > kk) {
+                           std::nth_element(c.begin(), c.begin() + kk, c.end(), knn_better);
+                           c.resize(static_cast<std::size_t>(kk));
+                         }
+                         std::sort(c.begin(), c.end(),
+                                   [](const KnnCandidate& x, const KnnCandidate& y) { return x.id < y.id; });
+                         count[i] = static_cast<index_t>(c.size());
+                         for (std::size_t s = 0; s < c.size(); ++s) {
+                           slot_id[i * kk + s] = c[s].id;
+                           slot_sim[i * kk + s] = c[s].sim;
+                         }
+                         token.release(t);
+                       });
   hs.fence();
   HostCsr<double> out;
   out.offsets.assign(static_cast<std::size_t>(rows) + 1, 0);
@@ -175,7 +175,8 @@ index_t knn_score_all(const Space& space, const graph::Csr<T, Space>& history, c
   constexpr bool host = Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible;
   index_t first_bad = rows;
   Kokkos::parallel_reduce(
-      "seqrec::completion::ItemKnn::score_all", Kokkos::TeamPolicy<Space>(space, static_cast<int>(rows), host ? 1 : 128),
+      "seqrec::completion::ItemKnn::score_all",
+      Kokkos::TeamPolicy<Space>(space, static_cast<int>(rows), host ? 1 : 128),
       KOKKOS_LAMBDA(const member_type& m, index_t& bad) {
         const index_t b = m.league_rank();
         const id_t u = users(b);
@@ -310,8 +311,7 @@ class ItemKnn {
   // its values are used and must be finite and > 0. Replaces any earlier fit only when it succeeds.
   void fit(const Space& space, const RatingMatrix<T, Space>& r) {
     const auto start = std::chrono::steady_clock::now();
-    SEQREC_REQUIRE(r.num_items >= 1 && r.host_by_item.rows() == r.num_items + 1 &&
-                       r.host_by_user.rows() == r.num_users,
+    SEQREC_REQUIRE(r.num_items >= 1 && r.host_by_item.rows() == r.num_items + 1 && r.host_by_user.rows() == r.num_users,
                    "ItemKnn::fit: the rating matrix is empty or malformed (", r.num_users, " users, ", r.num_items,
                    " items)");
     const bool binary = options_.weights == Weights::binary;
@@ -348,7 +348,8 @@ class ItemKnn {
     for (index_t i = 0; i < rows; ++i)
       for (index_t q = s.offsets[i]; q < s.offsets[i + 1]; ++q)
         SEQREC_REQUIRE_CODE(std::isfinite(static_cast<T>(s.values[q])), Errc::numeric, "ItemKnn::fit: sim(", i, ", ",
-                            s.indices[q], ") = ", s.values[q], " is not finite in the scalar type (weights too large?)");
+                            s.indices[q], ") = ", s.values[q],
+                            " is not finite in the scalar type (weights too large?)");
     std::vector<T> sv(s.values.begin(), s.values.end());
     auto sim = graph::make_csr<T>(space, s.offsets, s.indices, sv, {}, "completion::ItemKnn::neighbours");
     auto history = graph::make_csr<T>(space, bu.offsets, bu.indices, hv, {}, "completion::ItemKnn::history");
@@ -388,13 +389,12 @@ class ItemKnn {
   // scores(b, i) for every item i in 0..num_items (item 0 and items with no neighbour in the row score 0).
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) const {
     require_fitted("score_all");
-    SEQREC_REQUIRE_SHAPE(scores, "ItemKnn::score_all: scores", static_cast<index_t>(users.extent(0)),
-                         num_items_ + 1);
+    SEQREC_REQUIRE_SHAPE(scores, "ItemKnn::score_all: scores", static_cast<index_t>(users.extent(0)), num_items_ + 1);
     const index_t bad = detail::knn_score_all(space, history_, sim_, users, scores);
     if (bad >= 0)
       SEQREC_THROW(Errc::out_of_range, "ItemKnn::score_all: user ",
-                   to_host(Kokkos::subview(users, Kokkos::make_pair(bad, bad + 1)))(0), " (row ", bad,
-                   ") outside [0, ", num_users_, ")");
+                   to_host(Kokkos::subview(users, Kokkos::make_pair(bad, bad + 1)))(0), " (row ", bad, ") outside [0, ",
+                   num_users_, ")");
   }
 
   // ------------------------------------------------------------------ state
@@ -410,9 +410,7 @@ class ItemKnn {
   const graph::Csr<T, Space>& history() const { return history_; }
 
  private:
-  void require_fitted(const char* what) const {
-    SEQREC_REQUIRE(fitted(), "ItemKnn::", what, ": call fit() first");
-  }
+  void require_fitted(const char* what) const { SEQREC_REQUIRE(fitted(), "ItemKnn::", what, ": call fit() first"); }
 
   // implicit's bm25_weight on the item × user matrix (items are the documents, users the terms):
   // w' = w (K1 + 1) / (K1 · L_i + w) · idf_u, L_i = (1 − B) + B · len_i / mean len, idf_u = log N − log(1 + n_u),
