@@ -246,6 +246,47 @@ TEMPLATE_TEST_CASE("ItemKnn similarities of a hand-made matrix", "[completion][i
   }
 }
 
+TEMPLATE_TEST_CASE("ItemKnn popularity fallback: unreached items ordered by popularity, below every similarity",
+                   "[completion][item_knn]", SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  Space space;
+  const data::Interactions x = hand_made();
+  typename ItemKnn<T, Space>::Options plain, with;
+  plain.popularity_fallback = 0.0;
+  with.popularity_fallback = 1e-3;
+  ItemKnn<T, Space> a(plain), b(with);
+  a.fit(space, x);
+  b.fit(space, x);
+  // Users of each item (distinct), from the binary matrix.
+  const Dense r = dense_matrix(true);
+  std::vector<double> users_of(kItems + 1, 0.0);
+  for (int u = 0; u < kUsers; ++u)
+    for (int i = 1; i <= kItems; ++i) users_of[i] += r[u][i] > 0 ? 1.0 : 0.0;
+  const double most = *std::max_element(users_of.begin(), users_of.end());
+  std::vector<id_t> all_users(kUsers);
+  for (int u = 0; u < kUsers; ++u) all_users[u] = u;
+  auto users = from_vector<Space, id_t>(all_users);
+  View2<T, Space> sa("test::a", kUsers, kItems + 1), sb("test::b", kUsers, kItems + 1);
+  a.score_all(space, users, sa);
+  b.score_all(space, users, sb);
+  auto ha = to_host(sa);
+  auto hb = to_host(sb);
+  for (int u = 0; u < kUsers; ++u) {
+    CHECK(hb(u, 0) == T(0));
+    for (int i = 1; i <= kItems; ++i) {
+      INFO("user " << u << ", item " << i);
+      CHECK(double(hb(u, i)) == Approx(double(ha(u, i)) + 1e-3 * users_of[i] / most).margin(1e-6));
+    }
+  }
+  CHECK_THAT(message_of([] {
+               typename ItemKnn<T, Space>::Options o;
+               o.popularity_fallback = -1;
+               ItemKnn<T, Space> m(o);
+             }),
+             Catch::Contains("Options::popularity_fallback must be finite and >= 0, got -1"));
+}
+
 TEMPLATE_TEST_CASE("ItemKnn scores: score_all against a host reference, score at the candidates",
                    "[completion][item_knn]", SEQREC_TEST_BACKENDS) {
   using Space = typename TestType::space;
@@ -261,6 +302,7 @@ TEMPLATE_TEST_CASE("ItemKnn scores: score_all against a host reference, score at
         o.neighbours = k;
         o.alpha = 0.3;
         o.weights = binary ? Weights::binary : Weights::positive;
+        o.popularity_fallback = 0.0;  // the plain neighbourhood sums (the fallback has its own test)
         ItemKnn<T, Space, AsymmetricCosine> model(o);
         model.fit(space, x);
         const Dense r = dense_matrix(binary);

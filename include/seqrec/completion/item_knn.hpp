@@ -161,7 +161,7 @@ HostCsr<double> knn_similarities(const HostSpace& hs, const HostCsr<double>& by_
 // first row whose user is outside [0, num_users) (its scores are left 0), or -1.
 template <class T, ExecutionSpace Space>
 index_t knn_score_all(const Space& space, const graph::Csr<T, Space>& history, const graph::Csr<T, Space>& sim,
-                      View1<const id_t, Space> users, View2<T, Space> scores) {
+                      View1<const T, Space> prior, View1<const id_t, Space> users, View2<T, Space> scores) {
   using member_type = typename Kokkos::TeamPolicy<Space>::member_type;
   const index_t rows = static_cast<index_t>(users.extent(0)), cols = static_cast<index_t>(scores.extent(1));
   if (rows == 0) return -1;
@@ -180,7 +180,7 @@ index_t knn_score_all(const Space& space, const graph::Csr<T, Space>& history, c
       KOKKOS_LAMBDA(const member_type& m, index_t& bad) {
         const index_t b = m.league_rank();
         const id_t u = users(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t(0), cols), [&](index_t c) { scores(b, c) = T(0); });
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(m, index_t(0), cols), [&](index_t c) { scores(b, c) = prior(c); });
         if (u < 0 || u >= nu) {
           Kokkos::single(Kokkos::PerTeam(m), [&]() {
             if (b < bad) bad = b;
@@ -204,7 +204,8 @@ index_t knn_score_all(const Space& space, const graph::Csr<T, Space>& history, c
 // -(b + 2) for a user outside [0, num_users).
 template <class T, ExecutionSpace Space>
 index_t knn_score(const Space& space, const graph::Csr<T, Space>& history, const graph::Csr<T, Space>& sim,
-                  View1<const id_t, Space> users, View2<const id_t, Space> candidates, View2<T, Space> scores) {
+                  View1<const T, Space> prior, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
+                  View2<T, Space> scores) {
   using member_type = typename Kokkos::TeamPolicy<Space>::member_type;
   const index_t rows = static_cast<index_t>(candidates.extent(0)), cols = static_cast<index_t>(candidates.extent(1));
   if (rows == 0) return -1;
@@ -234,7 +235,7 @@ index_t knn_score(const Space& space, const graph::Csr<T, Space>& history, const
             if (b * cols + t < bad) bad = b * cols + t;
             return;
           }
-          T s = T(0);
+          T s = prior(c);
           for (index_t p = ho(u); p < ho(u + 1); ++p) {
             const id_t j = hi(p);
             index_t lo = so(j), up = so(j + 1);  // first neighbour id >= c in [lo, up)
@@ -274,6 +275,10 @@ class ItemKnn {
     Weights weights = Weights::binary;  // binary: every observed pair counts 1; positive: the summed weights
     double bm25_k1 = 100.0;             // Bm25Cosine: term-frequency saturation (implicit's K1)
     double bm25_b = 0.8;                // Bm25Cosine: length normalisation (implicit's B)
+    // Added to every score: popularity_fallback * (users of the item) / (users of the most popular item). Items
+    // the user's neighbourhoods do not reach would otherwise all tie at 0 (and the evaluators rank the true item
+    // last among ties); this orders them by popularity while staying below almost any similarity sum. 0: off.
+    double popularity_fallback = 1e-6;
   };
 
   struct FitStats {
@@ -298,6 +303,8 @@ class ItemKnn {
                    ": Options::bm25_k1 must be finite and >= 0, got ", o.bm25_k1);
     SEQREC_REQUIRE(std::isfinite(o.bm25_b) && o.bm25_b >= 0.0 && o.bm25_b <= 1.0, who,
                    ": Options::bm25_b must lie in [0, 1], got ", o.bm25_b);
+    SEQREC_REQUIRE(std::isfinite(o.popularity_fallback) && o.popularity_fallback >= 0.0, who,
+                   ": Options::popularity_fallback must be finite and >= 0, got ", o.popularity_fallback);
   }
 
   // ------------------------------------------------------------------ fit
@@ -353,6 +360,12 @@ class ItemKnn {
     std::vector<T> sv(s.values.begin(), s.values.end());
     auto sim = graph::make_csr<T>(space, s.offsets, s.indices, sv, {}, "completion::ItemKnn::neighbours");
     auto history = graph::make_csr<T>(space, bu.offsets, bu.indices, hv, {}, "completion::ItemKnn::history");
+    index_t most = 1;
+    for (index_t i = 1; i < rows; ++i) most = std::max(most, r.host_by_item.length(i));
+    Kokkos::View<T*, Kokkos::HostSpace> prior("completion::ItemKnn::prior", static_cast<std::size_t>(rows));
+    for (index_t i = 1; i < rows; ++i)
+      prior(i) = static_cast<T>(options_.popularity_fallback * double(r.host_by_item.length(i)) / double(most));
+    prior_ = to_space(space, prior);
     sim_ = std::move(sim);
     history_ = std::move(history);
     num_items_ = r.num_items;
@@ -364,7 +377,8 @@ class ItemKnn {
 
   // ------------------------------------------------------------------ score
 
-  // scores(b, j) = Σ_{i in users(b)'s training row} w_ui · sim(i, candidates(b, j)). Candidates in
+  // scores(b, j) = Σ_{i in users(b)'s training row} w_ui · sim(i, candidates(b, j)) + the candidate's
+  // popularity fallback. Candidates in
   // [0, num_items] (0: padding, scores 0); users in [0, num_users). Throws out_of_range naming the first bad id.
   void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
              View2<T, Space> scores) const {
@@ -372,7 +386,8 @@ class ItemKnn {
     SEQREC_REQUIRE_EQ(candidates.extent(0), users.extent(0), "ItemKnn::score: candidate rows vs users");
     SEQREC_REQUIRE_SHAPE(scores, "ItemKnn::score: scores", static_cast<index_t>(candidates.extent(0)),
                          static_cast<index_t>(candidates.extent(1)));
-    const index_t bad = detail::knn_score(space, history_, sim_, users, candidates, scores);
+    const index_t bad =
+        detail::knn_score(space, history_, sim_, View1<const T, Space>(prior_), users, candidates, scores);
     if (bad == -1) return;
     if (bad < -1) {
       const index_t b = -(bad + 2);
@@ -386,11 +401,12 @@ class ItemKnn {
                  hc(bad / cols, bad % cols), ", outside [0, ", num_items_, "]");
   }
 
-  // scores(b, i) for every item i in 0..num_items (item 0 and items with no neighbour in the row score 0).
+  // scores(b, i) for every item i in 0..num_items (item 0 scores 0; items with no neighbour in the row score
+  // their popularity fallback only).
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) const {
     require_fitted("score_all");
     SEQREC_REQUIRE_SHAPE(scores, "ItemKnn::score_all: scores", static_cast<index_t>(users.extent(0)), num_items_ + 1);
-    const index_t bad = detail::knn_score_all(space, history_, sim_, users, scores);
+    const index_t bad = detail::knn_score_all(space, history_, sim_, View1<const T, Space>(prior_), users, scores);
     if (bad >= 0)
       SEQREC_THROW(Errc::out_of_range, "ItemKnn::score_all: user ",
                    to_host(Kokkos::subview(users, Kokkos::make_pair(bad, bad + 1)))(0), " (row ", bad, ") outside [0, ",
@@ -441,6 +457,7 @@ class ItemKnn {
   FitStats stats_;
   graph::Csr<T, Space> sim_;
   graph::Csr<T, Space> history_;
+  View1<T, Space> prior_;  // [num_items + 1]: the popularity fallback of each item (0 for item 0)
   index_t num_items_ = 0;
   index_t num_users_ = 0;
 };
