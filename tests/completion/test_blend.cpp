@@ -92,8 +92,8 @@ TEMPLATE_TEST_CASE("Blend mixes normalised rows with a history-dependent weight"
   const std::vector<id_t> user_ids = {0, 1};
   const auto users = from_vector<Space>(user_ids, "users");
 
-  for (auto how : {completion::Normalization::zscore, completion::Normalization::minmax,
-                   completion::Normalization::none}) {
+  for (auto how :
+       {completion::Normalization::zscore, completion::Normalization::minmax, completion::Normalization::none}) {
     completion::BlendOptions o;
     o.alpha_min = 0.1;
     o.alpha_max = 0.9;
@@ -133,8 +133,8 @@ TEMPLATE_TEST_CASE("Blend mixes normalised rows with a history-dependent weight"
   }
 }
 
-TEMPLATE_TEST_CASE("Blend at alpha 1 ranks as the sequence model, at alpha 0 as the completion",
-                   "[completion][blend]", SEQREC_TEST_BACKENDS) {
+TEMPLATE_TEST_CASE("Blend at alpha 1 ranks as the sequence model, at alpha 0 as the completion", "[completion][blend]",
+                   SEQREC_TEST_BACKENDS) {
   using Space = typename TestType::space;
   using T = typename TestType::scalar;
   Space space;

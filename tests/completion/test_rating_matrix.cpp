@@ -140,10 +140,9 @@ TEMPLATE_TEST_CASE("Factor scores: dot products plus biases, gathered and by gem
   const auto bad_users = ids<Space>({0, 5, 1});
   CHECK_THROWS_WITH(completion::score_all_factors(space, f, View1<const id_t, Space>(bad_users), all, ws, "test"),
                     Catch::Contains("user 5 (row 1) outside [0, 3)"));
-  CHECK_THROWS_WITH(
-      completion::score_factors(space, f, View1<const id_t, Space>(bad_users), View2<const id_t, Space>(cands), s,
-                                "test"),
-      Catch::Contains("user 5 (row 1)"));
+  CHECK_THROWS_WITH(completion::score_factors(space, f, View1<const id_t, Space>(bad_users),
+                                              View2<const id_t, Space>(cands), s, "test"),
+                    Catch::Contains("user 5 (row 1)"));
   {
     auto h = Kokkos::create_mirror_view(cands);
     Kokkos::deep_copy(h, cands);

@@ -193,6 +193,16 @@ TEST_CASE("ml-100k format: ratings, timestamps, chronological with file order br
   CHECK(rows(x) == expected);
 }
 
+TEST_CASE("keep_file_order returns the rows as the file lists them", "[data][readers]") {
+  const char* text = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n196\t377\t1\t878887116\n";
+  seqrec::data::ReadOptions o;
+  o.keep_file_order = true;
+  const Interactions x = seqrec::data::parse_ml100k(text, "mem", o);
+  const std::vector<Row> expected = {{196, 242, 3, 881250949}, {186, 302, 3, 891717742}, {196, 377, 1, 878887116}};
+  CHECK(rows(x) == expected);
+  CHECK(rows(seqrec::data::parse_ml100k(text, "mem")) != expected);  // the default sorts
+}
+
 TEST_CASE("ml-1m format: '::' separators, half stars within the default range", "[data][readers]") {
   TempDir dir;
   const auto p = dir.write("ratings.dat", "1::1193::5::978300760\n1::661::3.5::978302109\n2::1193::0.5::978298413\n");

@@ -592,10 +592,14 @@ double als_observed_loss(const Space& space, View2<const T, Space> X, View2<cons
         for (index_t e = offsets(u); e < offsets(u + 1); ++e) {
           const id_t i = indices(e);
           double s = 0;
+          // Captured before the constexpr-if: nvcc refuses a lambda whose first capture is inside one.
+          const T* xu = &X(u, 0);
+          const T* yi = &Y(i, 0);
+          const int kk = k;
           if constexpr (Kokkos::SpaceAccessibility<Space, Kokkos::HostSpace>::accessible)
-            s = double(als_host_dot<0>(&X(u, 0), &Y(i, 0), k));
+            s = double(als_host_dot<0>(xu, yi, kk));
           else
-            for (int c = 0; c < k; ++c) s += double(X(u, c)) * double(Y(i, c));
+            for (int c = 0; c < kk; ++c) s += double(xu[c]) * double(yi[c]);
           const double cj = 1.0 + double(alpha) * (binary ? 1.0 : double(values(e)));
           acc += cj * (1.0 - s) * (1.0 - s) - s * s;
         }

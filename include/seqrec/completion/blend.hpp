@@ -97,8 +97,7 @@ KOKKOS_INLINE_FUNCTION RowNorm<T> row_norm(const Member& m, const Row& row, inde
 // (the padding item of full rows) get 0. Returns the first row whose user is outside `lengths`, or -1.
 template <class T, ExecutionSpace Space>
 index_t blend_rows(const Space& space, View2<T, Space> scores, View2<const T, Space> other,
-                   View1<const id_t, Space> users, View1<const index_t, Space> lengths, index_t first,
-                   BlendOptions o) {
+                   View1<const id_t, Space> users, View1<const index_t, Space> lengths, index_t first, BlendOptions o) {
   using member_type = typename Kokkos::TeamPolicy<Space>::member_type;
   const index_t rows = static_cast<index_t>(scores.extent(0)), cols = static_cast<index_t>(scores.extent(1));
   if (rows == 0) return -1;
@@ -169,9 +168,8 @@ class Blend {
   }
 
   // Full rows: column 0 (padding) is left out of the normalisation and scores 0.
-  void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) const
-    requires eval::FullScorer<SequenceModel, Space, T> && eval::FullScorer<Completion, Space, T>
-  {
+  void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores)
+      const requires eval::FullScorer<SequenceModel, Space, T> && eval::FullScorer<Completion, Space, T> {
     auto other = workspace(space, scores.extent(0), scores.extent(1));
     seq_->score_all(space, users, scores);
     comp_->score_all(space, users, other);

@@ -119,9 +119,7 @@ void add_biases(const Space& space, const FactorTables<T, Space>& f, View1<const
       "seqrec::completion::add_biases",
       Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(
           space, {0, 0}, {static_cast<index_t>(scores.extent(0)), static_cast<index_t>(scores.extent(1))}),
-      KOKKOS_LAMBDA(index_t b, index_t i) {
-        scores(b, i) += mu + (ub ? bu(users(b)) : T(0)) + (ib ? bi(i) : T(0));
-      });
+      KOKKOS_LAMBDA(index_t b, index_t i) { scores(b, i) += mu + (ub ? bu(users(b)) : T(0)) + (ib ? bi(i) : T(0)); });
 }
 
 }  // namespace detail
@@ -162,8 +160,8 @@ void score_all_factors(const Space& space, const FactorTables<T, Space>& f, View
     SEQREC_THROW(Errc::out_of_range, who, ": user ",
                  to_host(Kokkos::subview(users, Kokkos::make_pair(bad, bad + 1)))(0), " (row ", bad, ") outside [0, ",
                  f.num_users(), ")");
-  linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), View2<const T, Space>(g),
-               View2<const T, Space>(f.item), T(0), scores);
+  linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), View2<const T, Space>(g), View2<const T, Space>(f.item),
+               T(0), scores);
   detail::add_biases(space, f, users, scores);
 }
 

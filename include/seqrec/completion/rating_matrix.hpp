@@ -63,8 +63,9 @@ struct RatingMatrix {
 namespace detail {
 
 inline std::string describe_interaction(const data::Interactions& x, std::size_t k) {
-  return seqrec::detail::concat("interaction ", k, " (user ", x.users.size() > x.user[k] ? x.users.original(x.user[k]) : x.user[k],
-                ", item ", x.item[k] >= 1 && x.item[k] <= x.items.size() ? x.items.original(x.item[k]) : x.item[k], ")");
+  return seqrec::detail::concat(
+      "interaction ", k, " (user ", x.users.size() > x.user[k] ? x.users.original(x.user[k]) : x.user[k], ", item ",
+      x.item[k] >= 1 && x.item[k] <= x.items.size() ? x.items.original(x.item[k]) : x.item[k], ")");
 }
 
 }  // namespace detail
@@ -82,10 +83,10 @@ RatingMatrix<T, Space> make_rating_matrix(const Space& space, const data::Intera
                  x.source.empty() ? "" : ")");
   const index_t users = x.num_users(), items = x.num_items();
   for (std::size_t k = 0; k < n; ++k) {
-    SEQREC_REQUIRE_CODE(x.user[k] >= 0 && x.user[k] < users, Errc::out_of_range, "make_rating_matrix: interaction ",
-                        k, " has user id ", x.user[k], ", outside [0, ", users, ")");
-    SEQREC_REQUIRE_CODE(x.item[k] >= 1 && x.item[k] <= items, Errc::out_of_range, "make_rating_matrix: interaction ",
-                        k, " has item id ", x.item[k], ", outside [1, ", items, "]");
+    SEQREC_REQUIRE_CODE(x.user[k] >= 0 && x.user[k] < users, Errc::out_of_range, "make_rating_matrix: interaction ", k,
+                        " has user id ", x.user[k], ", outside [0, ", users, ")");
+    SEQREC_REQUIRE_CODE(x.item[k] >= 1 && x.item[k] <= items, Errc::out_of_range, "make_rating_matrix: interaction ", k,
+                        " has item id ", x.item[k], ", outside [1, ", items, "]");
     const float w = x.weight[k];
     SEQREC_REQUIRE(std::isfinite(w), "make_rating_matrix: ", detail::describe_interaction(x, k), " has weight ", w,
                    " (weights must be finite)");

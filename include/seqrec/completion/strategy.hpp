@@ -25,11 +25,11 @@
 namespace seqrec::completion {
 
 template <class C>
-concept CompletionStrategy =
-    Component<C> && requires(C& c, const C& cc, const typename C::execution_space& space, const data::Interactions& x,
-                             View1<const id_t, typename C::execution_space> users,
-                             View2<const id_t, typename C::execution_space> candidates,
-                             View2<typename C::scalar_type, typename C::execution_space> scores) {
+concept CompletionStrategy = Component<C> &&
+    requires(C& c, const C& cc, const typename C::execution_space& space, const data::Interactions& x,
+             View1<const id_t, typename C::execution_space> users,
+             View2<const id_t, typename C::execution_space> candidates,
+             View2<typename C::scalar_type, typename C::execution_space> scores) {
   c.fit(space, x);
   cc.score(space, users, candidates, scores);
   cc.score_all(space, users, scores);
@@ -42,17 +42,20 @@ constexpr bool check_completion_strategy() {
   check_component<C>();
   using Space = typename C::execution_space;
   using T = typename C::scalar_type;
-  static_assert(requires(C& c, const Space& space, const data::Interactions& x) { c.fit(space, x); },
-                "seqrec::completion: a strategy needs `fit(const Space&, const data::Interactions& train)`");
+  static_assert(
+      requires(C & c, const Space& space, const data::Interactions& x) { c.fit(space, x); },
+      "seqrec::completion: a strategy needs `fit(const Space&, const data::Interactions& train)`");
   static_assert(eval::Scorer<const C, Space, T>,
                 "seqrec::completion: a strategy needs a const `score(space, users [B], candidates [B x C], scores [B x "
                 "C])` (the eval::Scorer of the sampled protocol)");
   static_assert(eval::FullScorer<const C, Space, T>,
                 "seqrec::completion: a strategy needs a const `score_all(space, users [B], scores [B x num_items+1])` "
                 "(the eval::FullScorer of full ranking)");
-  static_assert(requires(const C& c) {
-    { c.num_items() } -> std::convertible_to<index_t>;
-  }, "seqrec::completion: a strategy needs `index_t num_items() const`");
+  static_assert(
+      requires(const C& c) {
+        { c.num_items() } -> std::convertible_to<index_t>;
+      },
+      "seqrec::completion: a strategy needs `index_t num_items() const`");
   return true;
 }
 

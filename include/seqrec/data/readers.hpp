@@ -1,6 +1,7 @@
 // Readers: interaction files -> Interactions (host). Every reader maps original ids to dense ones (users from
 // 0, items from 1, maps kept), sets has_weight / has_time, and returns the interactions sorted with
-// sort_chronological(), so each user's history is contiguous and in time order, ties in file order.
+// sort_chronological(), so each user's history is contiguous and in time order, ties in file order
+// (ReadOptions::keep_file_order: in file order instead).
 //
 //   Format       file                                   time                        weight
 //   sasrec       `user item` per line (SASRec's data)    the line number             1
@@ -85,6 +86,9 @@ struct ReadOptions {
   std::optional<double> rating_max;
   // Smallest valid original id; unset: 1 where the format numbers ids from 1 (all but delimited), else 0.
   std::optional<std::int64_t> min_id;
+  // Every format. Return the rows in file order instead of sorted by (user, time): for splits defined on the
+  // file's order (MovieLens-100K's u1..u5 folds, see data::kfold_contiguous). Splits sort their parts anyway.
+  bool keep_file_order = false;
 };
 
 namespace detail {
@@ -158,9 +162,10 @@ inline void sort_chronological(Interactions& x) {
 }
 
 // Shared tail of every reader: refuse empty input, then the chronological order.
-inline Interactions finish(Interactions x, const Lines& lines, std::string_view what_was_empty) {
+inline Interactions finish(Interactions x, const Lines& lines, std::string_view what_was_empty,
+                           const ReadOptions& options) {
   if (x.size() == 0) parse_error(lines.source(), std::max<std::int64_t>(1, lines.number()), what_was_empty);
-  sort_chronological(x);
+  if (!options.keep_file_order) sort_chronological(x);
   return x;
 }
 
@@ -189,7 +194,7 @@ inline Interactions parse_sasrec(std::string_view text, std::string_view source,
     const id_t i = items(v[1]);
     x.push_back(users(v[0]), i, 1.0f, lines.number());
   }
-  return detail::finish(std::move(x), lines, "empty file: no interactions");
+  return detail::finish(std::move(x), lines, "empty file: no interactions", options);
 }
 
 // One user per line: `user item1 item2 ...`, chronological. time = the item's position among all items of
@@ -211,7 +216,7 @@ inline Interactions parse_user_lines(std::string_view text, std::string_view sou
     const id_t u = users(p.id(f[0], 1, min_id, "user"));
     for (std::size_t k = 1; k < f.size(); ++k) x.push_back(u, items(p.id(f[k], k + 1, min_id, "item")), 1.0f, ++order);
   }
-  return detail::finish(std::move(x), lines, "empty file: no interactions");
+  return detail::finish(std::move(x), lines, "empty file: no interactions", options);
 }
 
 namespace detail {
@@ -248,7 +253,7 @@ Interactions parse_movielens(std::string_view text, std::string_view source, con
     const id_t i = items(v[1]);
     x.push_back(users(v[0]), i, r, v[3]);
   }
-  return finish(std::move(x), lines, "empty file: no ratings");
+  return finish(std::move(x), lines, "empty file: no ratings", options);
 }
 
 }  // namespace detail
@@ -335,7 +340,7 @@ inline Interactions parse_delimited(std::string_view text, std::string_view sour
     row();
   }
   return detail::finish(std::move(x), lines,
-                        options.has_header ? "no data after the header" : "empty file: no interactions");
+                        options.has_header ? "no data after the header" : "empty file: no interactions", options);
 }
 
 inline Interactions parse(std::string_view text, std::string_view source, Format format,
