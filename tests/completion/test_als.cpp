@@ -185,16 +185,6 @@ bool row_is_zero(const HostMatrix& m, std::size_t r) {
 }
 
 template <class E>
-std::string message_of(E&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-template <class E>
 Errc code_of(E&& f) {
   try {
     f();

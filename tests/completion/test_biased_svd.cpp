@@ -50,26 +50,6 @@ data::Interactions low_rank() {
   return ratings(12, 10, rows);
 }
 
-template <class E>
-std::string message_of(E&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-template <class Space>
-View2<id_t, Space> id_matrix(const std::vector<std::vector<id_t>>& rows) {
-  View2<id_t, Space> v("test::candidates", rows.size(), rows.empty() ? 0 : rows[0].size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t b = 0; b < rows.size(); ++b)
-    for (std::size_t j = 0; j < rows[b].size(); ++j) h(b, j) = rows[b][j];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-
 // The SGD reference of the test: Surprise's update, in double, over the orders given.
 struct Reference {
   std::vector<std::vector<double>> P, Q;

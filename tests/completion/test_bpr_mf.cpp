@@ -44,26 +44,6 @@ data::Interactions blocks() {
   return make_pairs(8, 8, pairs);
 }
 
-template <class E>
-std::string message_of(E&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
-template <class Space, class T>
-View2<id_t, Space> id_matrix(const std::vector<std::vector<id_t>>& rows) {
-  View2<id_t, Space> v("test::candidates", rows.size(), rows.empty() ? 0 : rows[0].size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t b = 0; b < rows.size(); ++b)
-    for (std::size_t j = 0; j < rows[b].size(); ++j) h(b, j) = rows[b][j];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace
@@ -111,7 +91,7 @@ TEMPLATE_TEST_CASE("BprMf separates a two-block matrix for every user", "[comple
 
   // score() agrees with score_all() on a candidate matrix.
   auto sub = from_vector<Space, id_t>({2, 6});
-  auto cand = id_matrix<Space, T>({{1, 8, 0}, {5, 2, 7}});
+  auto cand = id_matrix<Space>({{1, 8, 0}, {5, 2, 7}});
   View2<T, Space> sc("test::scores", 2, 3);
   model.score(space, sub, cand, sc);
   auto hs = to_host(sc);
@@ -315,7 +295,7 @@ TEMPLATE_TEST_CASE("BprMf errors", "[completion][bpr][errors]", SEQREC_TEST_BACK
   Space space;
   using Model = completion::BprMf<T, Space>;
   auto users = from_vector<Space, id_t>({0});
-  auto cand = id_matrix<Space, T>({{1, 2}});
+  auto cand = id_matrix<Space>({{1, 2}});
   View2<T, Space> scores("test::scores", 1, 2);
   View2<T, Space> all("test::all", 1, 9);
 
@@ -366,7 +346,7 @@ TEMPLATE_TEST_CASE("BprMf errors", "[completion][bpr][errors]", SEQREC_TEST_BACK
              Catch::Contains("BprMf::score: user 8 (row 0) outside [0, 8)"));
   CHECK_THAT(message_of([&] { model.score_all(space, stranger, all); }),
              Catch::Contains("BprMf::score_all: user 8 (row 0) outside [0, 8)"));
-  auto far = id_matrix<Space, T>({{1, 9}});
+  auto far = id_matrix<Space>({{1, 9}});
   CHECK_THAT(message_of([&] { model.score(space, users, far, scores); }),
              Catch::Contains("candidate 1 of row 0 is item 9, outside [0, 8]"));
 }

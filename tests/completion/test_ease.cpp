@@ -107,26 +107,6 @@ Dense reference_b(const Dense& x, int items, double lambda) {
   return b;
 }
 
-template <class Space>
-View2<id_t, Space> id_matrix(const std::vector<std::vector<id_t>>& rows) {
-  View2<id_t, Space> v("test::candidates", rows.size(), rows.empty() ? 0 : rows[0].size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t b = 0; b < rows.size(); ++b)
-    for (std::size_t j = 0; j < rows[b].size(); ++j) h(b, j) = rows[b][j];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
 // Both solvers where LAPACK is usable, else the portable one only (still tested, forced).
 template <class Model>
 std::vector<EaseSolver> solvers() {

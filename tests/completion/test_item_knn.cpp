@@ -133,26 +133,6 @@ void check_close(const Dense& got, const Dense& want, double tol) {
     }
 }
 
-template <class Space>
-View2<id_t, Space> id_matrix(const std::vector<std::vector<id_t>>& rows) {
-  View2<id_t, Space> v("test::candidates", rows.size(), rows.empty() ? 0 : rows[0].size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t b = 0; b < rows.size(); ++b)
-    for (std::size_t j = 0; j < rows[b].size(); ++j) h(b, j) = rows[b][j];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("ItemKnn similarities of a hand-made matrix", "[completion][item_knn]", SEQREC_TEST_BACKENDS) {

@@ -29,26 +29,6 @@ data::Interactions hand_made() {
 
 const std::vector<index_t> kCounts = {0, 5, 3, 3, 1, 0, 0};
 
-template <class Space, class T>
-View2<id_t, Space> matrix(const std::vector<std::vector<id_t>>& rows) {
-  View2<id_t, Space> v("test::candidates", rows.size(), rows.empty() ? 0 : rows[0].size());
-  auto h = Kokkos::create_mirror_view(v);
-  for (std::size_t b = 0; b < rows.size(); ++b)
-    for (std::size_t j = 0; j < rows[b].size(); ++j) h(b, j) = rows[b][j];
-  Kokkos::deep_copy(v, h);
-  return v;
-}
-
-template <class E>
-std::string message_of(E&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("PopRec counts training interactions on the device", "[completion][poprec]", SEQREC_TEST_BACKENDS) {
@@ -100,7 +80,7 @@ TEMPLATE_TEST_CASE("PopRec counts training interactions on the device", "[comple
   SECTION("score: the popularity of each candidate, ties equal, unseen items and padding 0") {
     model.fit(space, x);
     auto users = from_vector<Space, id_t>({0, 3});
-    auto cand = matrix<Space, T>({{2, 3, 1, 0}, {5, 6, 4, 2}});
+    auto cand = id_matrix<Space>({{2, 3, 1, 0}, {5, 6, 4, 2}});
     View2<T, Space> scores("test::scores", 2, 4);
     model.score(space, users, cand, scores);
     auto h = to_host(scores);
@@ -121,7 +101,7 @@ TEMPLATE_TEST_CASE("PopRec counts training interactions on the device", "[comple
 
   SECTION("errors name the offending id, the expected shape, or the missing fit") {
     auto users = from_vector<Space, id_t>({0});
-    auto cand = matrix<Space, T>({{1, 7}});
+    auto cand = id_matrix<Space>({{1, 7}});
     View2<T, Space> scores("test::scores", 1, 2);
     const std::string unfitted = message_of([&] { model.score(space, users, cand, scores); });
     CHECK_THAT(unfitted, Catch::Contains("call fit() first"));
@@ -166,7 +146,7 @@ TEMPLATE_TEST_CASE("PopRec ranks through the sampled and full protocols", "[comp
   const std::vector<id_t> users = {0, 1, 2, 3}, targets = {1, 2, 4, 5};
   eval::SampledCandidates<Space> cand;
   cand.users = eval::select_users(space, users, targets);
-  cand.items = matrix<Space, T>({{1, 4, 5}, {2, 3, 4}, {4, 1, 2}, {5, 6, 4}});
+  cand.items = id_matrix<Space>({{1, 4, 5}, {2, 3, 4}, {4, 1, 2}, {5, 6, 4}});
   cand.num_items = 6;
   eval::SampledEvaluator<T, Space> evaluator(space, 3, /*batch_size=*/3);  // two batches, the second short
   const auto m = evaluator.evaluate(space, model, cand, {1, 2, 3});

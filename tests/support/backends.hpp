@@ -4,6 +4,7 @@
 // Test names then read "... - seqrec::test::OpenMP_float".
 #pragma once
 
+#include <seqrec/core/error.hpp>
 #include <seqrec/core/view.hpp>
 
 #include <catch2/catch.hpp>
@@ -54,6 +55,28 @@ View1<T, Space> from_vector(const std::vector<T>& values, const char* label = "t
   for (std::size_t i = 0; i < values.size(); ++i) h(i) = values[i];
   Kokkos::deep_copy(v, h);
   return v;
+}
+
+// A rank-2 id view of Space from host rows (all of one length): candidate matrices.
+template <class Space>
+View2<id_t, Space> id_matrix(const std::vector<std::vector<id_t>>& rows, const char* label = "test::candidates") {
+  View2<id_t, Space> v(std::string(label), rows.size(), rows.empty() ? 0 : rows[0].size());
+  auto h = Kokkos::create_mirror_view(v);
+  for (std::size_t b = 0; b < rows.size(); ++b)
+    for (std::size_t j = 0; j < rows[b].size(); ++j) h(b, j) = rows[b][j];
+  Kokkos::deep_copy(v, h);
+  return v;
+}
+
+// The what() of the seqrec::Error that f throws, or "(no exception)": for CHECK_THAT(..., Contains(...)).
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no exception)";
 }
 
 }  // namespace seqrec::test
