@@ -61,16 +61,6 @@ struct Options {
   bool json_only = false, scalar_double = false;
 };
 
-// The training interactions (+ each evaluated user's validation item when testing), sorted by (user, time).
-seqrec::data::Interactions fit_data(const seqrec::data::Split& split, bool with_valid) {
-  seqrec::data::Interactions x = split.train;
-  if (with_valid)
-    for (auto u : split.evaluated_users)
-      x.push_back(u, split.valid_item(u), 1.0f, std::numeric_limits<std::int64_t>::max());
-  x.sort_chronological();
-  return x;
-}
-
 template <class Strategy>
 void configure(Strategy&, const Options&) {}
 
@@ -148,7 +138,7 @@ int run_topk(const Options& o, const seqrec::data::Interactions& data, Strategy&
   Space space;
   const bool valid = o.target == "valid";
   const auto split = seqrec::data::leave_one_out(data);
-  const auto train = fit_data(split, !valid);
+  const auto train = seqrec::data::with_held_out(split, !valid);  // + validation items when testing
   std::fprintf(
       stderr,
       "seqrec-complete: %s on %s (%lld users, %lld items, %lld interactions; fit on %lld), %s, %d threads, %s\n", name,

@@ -123,20 +123,13 @@ int stats(const Options& o) {
 seqrec::data::Interactions fit_data(const seqrec::data::Split& split, const seqrec::data::Interactions& all,
                                     const std::string& fit_on) {
   if (fit_on == "all") return all;
-  seqrec::data::Interactions x = split.train;
-  if (fit_on == "train+valid")
-    for (auto u : split.evaluated_users) x.push_back(u, split.valid_item(u), 1.0f, 0);
-  return x;
+  return seqrec::data::with_held_out(split, fit_on == "train+valid");
 }
 
 // The training items of every user plus the validation item: the input a sequence model sees at test time, so
 // what full ranking excludes (as seqrec-train does).
 seqrec::data::Sequences test_inputs(const seqrec::data::Split& split) {
-  seqrec::data::Interactions x = split.train;
-  for (auto u : split.evaluated_users)
-    x.push_back(u, split.valid_item(u), 1.0f, std::numeric_limits<std::int64_t>::max());
-  x.sort_chronological();
-  return seqrec::data::Sequences::from(x);
+  return seqrec::data::Sequences::from(seqrec::data::with_held_out(split, true));
 }
 
 template <class T>

@@ -69,13 +69,7 @@ struct Options {
 
 // Windows for scoring: the training items of every user, plus (for test) the validation item.
 seqrec::data::Sequences with_items(const seqrec::data::Split& split, bool add_valid, bool add_test) {
-  seqrec::data::Interactions x = split.train;
-  for (auto u : split.evaluated_users) {
-    if (add_valid) x.push_back(u, split.valid_item(u), 1.0f, std::numeric_limits<std::int64_t>::max() - 1);
-    if (add_test) x.push_back(u, split.test_item(u), 1.0f, std::numeric_limits<std::int64_t>::max());
-  }
-  x.sort_chronological();
-  return seqrec::data::Sequences::from(x);
+  return seqrec::data::Sequences::from(seqrec::data::with_held_out(split, add_valid, add_test));
 }
 
 // Published numbers on the same data and protocol (../shared/data/README.md), to print beside ours.
@@ -88,17 +82,6 @@ std::optional<Reference> paper_reference(const std::string& data, const std::str
   if (model == "sasrec") return Reference{"SASRec paper (Games)", 0.7410, 0.5360};
   if (model == "gru4rec") return Reference{"GRU4Rec+ in SASRec paper", 0.6599, 0.4759};
   return std::nullopt;
-}
-
-// Interactions of the users' windows (training items, + the validation item when testing) for fitting a
-// completion strategy.
-seqrec::data::Interactions fit_interactions(const seqrec::data::Split& split, bool add_valid) {
-  seqrec::data::Interactions x = split.train;
-  if (add_valid)
-    for (auto u : split.evaluated_users)
-      x.push_back(u, split.valid_item(u), 1.0f, std::numeric_limits<std::int64_t>::max());
-  x.sort_chronological();
-  return x;
 }
 
 // The trained model blended with a completion strategy (completion/blend.hpp). The blend's weights are chosen
@@ -135,7 +118,7 @@ nlohmann::json blend_report(const Options& o, Model& model, Completion& completi
                                                  full_history, so);
   };
   // Validation: the strategy on training items, the grid of blend weights.
-  completion.fit(space, fit_interactions(split, false));
+  completion.fit(space, seqrec::data::with_held_out(split, false));
   model.set_scoring_windows(space, valid_windows, o.eval_batch);
   const auto valid_cands = candidates(split.evaluated_users, vt);
   c::BlendOptions best;
@@ -154,7 +137,7 @@ nlohmann::json blend_report(const Options& o, Model& model, Completion& completi
       }
   blend.set_options(best);
   // Test: the strategy refitted with the validation items; the three scorers on the same candidates.
-  completion.fit(space, fit_interactions(split, true));
+  completion.fit(space, seqrec::data::with_held_out(split, true));
   model.set_scoring_windows(space, test_windows, o.eval_batch);
   nlohmann::json out = {{"blend_with", o.blend},
                         {"blend_alpha_min", best.alpha_min},

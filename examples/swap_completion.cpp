@@ -27,10 +27,7 @@ void fit_and_report(const char* name, Strategy strategy, const seqrec::data::Int
   static_assert(c::check_completion_strategy<Strategy>());
   Space space;
   const auto split = seqrec::data::leave_one_out(data);
-  seqrec::data::Interactions train = split.train;  // + each evaluated user's validation item
-  for (auto u : split.evaluated_users)
-    train.push_back(u, split.valid_item(u), 1.0f, std::numeric_limits<std::int64_t>::max());
-  train.sort_chronological();
+  const auto train = seqrec::data::with_held_out(split, true);  // + each evaluated user's validation item
   const auto t0 = std::chrono::steady_clock::now();
   strategy.fit(space, train);
   space.fence();

@@ -50,10 +50,7 @@ void train_and_report(const char* name, const seqrec::data::Interactions& data, 
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // Test: input = training items + the validation item; 100 sampled negatives outside the history.
-  auto windows = split.train;
-  for (auto u : split.evaluated_users) windows.push_back(u, split.valid_item(u), 1.0f, INT64_MAX);
-  windows.sort_chronological();
-  model.set_scoring_windows(space, seqrec::data::Sequences::from(windows));
+  model.set_scoring_windows(space, seqrec::data::Sequences::from(seqrec::data::with_held_out(split, true)));
   std::vector<seqrec::id_t> targets;
   for (auto u : split.evaluated_users) targets.push_back(split.test_item(u));
   const auto users = seqrec::eval::select_users(space, split.evaluated_users, targets);

@@ -227,3 +227,26 @@ TEST_CASE("k-fold over contiguous blocks: fold f tests on rows [f n/k, (f+1) n/k
   CHECK_THROWS_WITH(seqrec::data::kfold_from_assignment(x, std::vector<seqrec::index_t>(n, 7), 5),
                     Catch::Contains("has fold 7"));
 }
+
+TEST_CASE("with_held_out appends each evaluated user's validation and test items after their training items",
+          "[data][split]") {
+  const Interactions x = random_interactions(40, 30, 9);
+  const Split s = seqrec::data::leave_one_out(x);
+  const Interactions none = seqrec::data::with_held_out(s, false);
+  CHECK(keys(none) == keys(s.train));
+  const auto valid = seqrec::data::Sequences::from(seqrec::data::with_held_out(s, true));
+  const auto both = seqrec::data::Sequences::from(seqrec::data::with_held_out(s, true, true));
+  const auto train = s.train_sequences;
+  for (auto u : s.evaluated_users) {
+    REQUIRE(valid.length(u) == train.length(u) + 1);
+    REQUIRE(both.length(u) == train.length(u) + 2);
+    for (seqrec::index_t k = 0; k < train.length(u); ++k) {
+      CHECK(valid.items[valid.offsets[u] + k] == train.items[train.offsets[u] + k]);
+      CHECK(both.items[both.offsets[u] + k] == train.items[train.offsets[u] + k]);
+    }
+    CHECK(valid.items[valid.offsets[u + 1] - 1] == s.valid_item(u));
+    CHECK(both.items[both.offsets[u + 1] - 2] == s.valid_item(u));
+    CHECK(both.items[both.offsets[u + 1] - 1] == s.test_item(u));
+  }
+  CHECK(valid.size() == train.size() + seqrec::index_t(s.evaluated_users.size()));
+}

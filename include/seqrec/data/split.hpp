@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -37,6 +38,21 @@ struct Split {
     return s.length(u) > 0 ? s.items[static_cast<std::size_t>(s.offsets[u])] : id_t(0);
   }
 };
+
+// A split's training interactions plus each evaluated user's validation item (add_valid) and test item
+// (add_test), appended after the user's training items and sorted by (user, time): the input a sequence model
+// sees when it is validated (neither) or tested (add_valid), and what a completion strategy fits on before it
+// ranks the test item.
+inline Interactions with_held_out(const Split& split, bool add_valid, bool add_test = false) {
+  Interactions x = split.train;
+  constexpr std::int64_t last = std::numeric_limits<std::int64_t>::max();
+  for (auto u : split.evaluated_users) {
+    if (add_valid) x.push_back(u, split.valid_item(u), 1.0f, last - 1);
+    if (add_test) x.push_back(u, split.test_item(u), 1.0f, last);
+  }
+  x.sort_chronological();
+  return x;
+}
 
 namespace detail {
 
