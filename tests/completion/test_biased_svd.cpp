@@ -38,16 +38,16 @@ data::Interactions tiny() {
 }
 
 // A rank-2 rating matrix plus biases on 12 users x 10 items, 70% of the cells observed.
-data::Interactions low_rank() {
+data::Interactions low_rank(int users = 12, int items = 10) {
   std::vector<std::tuple<int, int, float>> rows;
-  for (int u = 0; u < 12; ++u)
-    for (int i = 1; i <= 10; ++i) {
+  for (int u = 0; u < users; ++u)
+    for (int i = 1; i <= items; ++i) {
       if ((u * 7 + i * 3) % 10 >= 7) continue;
       const double a = std::sin(u + 1.0), b = std::cos(0.5 * u), c = std::cos(1.3 * i), d = std::sin(0.7 * i);
       const double r = 3.0 + 0.1 * (u % 3) - 0.1 * (i % 2) + a * c + b * d;
       rows.emplace_back(u, i, float(r));
     }
-  return ratings(12, 10, rows);
+  return ratings(users, items, rows);
 }
 
 // The SGD reference of the test: Surprise's update, in double, over the orders given.
@@ -187,9 +187,11 @@ TEMPLATE_TEST_CASE("BiasedSvd: training RMSE decreases; predict, clip and rmse()
   using Space = typename TestType::space;
   using T = typename TestType::scalar;
   Space space;
-  const data::Interactions x = low_rank();
-
   for (const bool parallel : {false, true}) {
+    // Hogwild needs more ratings than threads collide on: on 84 ratings two threads racing (and preempted on
+    // a loaded machine) left the RMSE at 0.59 of 0.70 in one run of 19; 60 x 40 makes collisions rare.
+    const bool races = parallel && !std::is_same_v<Space, Kokkos::Serial>;
+    const data::Interactions x = races ? low_rank(60, 40) : low_rank();
     completion::BiasedSvdOptions o;
     o.factors = 4;
     o.epochs = 30;
@@ -201,9 +203,8 @@ TEMPLATE_TEST_CASE("BiasedSvd: training RMSE decreases; predict, clip and rmse()
     INFO("parallel " << parallel);
     const auto& rmse = m.stats().rmse;
     REQUIRE(rmse.size() == 30);
-    // Strictly decreasing for the sequential pass; Hogwild on threads races on this small set, so only overall.
-    const bool sequential = !parallel || std::is_same_v<Space, Kokkos::Serial>;
-    for (std::size_t e = 1; sequential && e < rmse.size(); ++e) CHECK(rmse[e] < rmse[e - 1]);
+    // Strictly decreasing for the sequential pass; Hogwild on threads races, so only overall.
+    for (std::size_t e = 1; !races && e < rmse.size(); ++e) CHECK(rmse[e] < rmse[e - 1]);
     CHECK(rmse.back() < 0.8 * rmse.front());
     CHECK(m.stats().loss.back() == Approx(rmse.back() * rmse.back()));
   }
