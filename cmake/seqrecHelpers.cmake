@@ -29,6 +29,9 @@ set(SEQREC_TEST_ENVIRONMENT "OMP_PROC_BIND=spread;OMP_PLACES=threads;OMP_NUM_THR
 function(seqrec_add_header_checks)
   file(GLOB_RECURSE headers RELATIVE ${PROJECT_SOURCE_DIR}/include CONFIGURE_DEPENDS
        ${PROJECT_SOURCE_DIR}/include/seqrec/*.hpp)
+  if(NOT SEQREC_HAVE_MPI)
+    list(FILTER headers EXCLUDE REGEX "^seqrec/dist")  # they need mpi.h
+  endif()
   set(sources)
   foreach(h IN LISTS headers)
     string(MAKE_C_IDENTIFIER ${h} id)
@@ -38,4 +41,7 @@ function(seqrec_add_header_checks)
   endforeach()
   add_library(seqrec_header_checks OBJECT ${sources})
   seqrec_target_defaults(seqrec_header_checks)
+  if(SEQREC_HAVE_MPI)
+    target_link_libraries(seqrec_header_checks PRIVATE MPI::MPI_CXX)
+  endif()
 endfunction()

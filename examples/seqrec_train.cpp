@@ -23,6 +23,9 @@
 #include <seqrec/sequence/recurrent_encoder.hpp>
 #include <seqrec/sequence/sasrec_encoder.hpp>
 #include <seqrec/sequential_recommender.hpp>
+#if defined(SEQREC_WITH_MPI)
+#include <seqrec/dist.hpp>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -34,6 +37,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -63,13 +67,57 @@ struct Options {
   bool resume = false;
   bool json_only = false;
   bool scalar_double = false;
-  std::string blend;  // completion strategy blended with the trained model ("": none)
-  int cold = 5;       // the blend report's cold users: at most this many training interactions
+  std::string blend;        // completion strategy blended with the trained model ("": none)
+  int cold = 5;             // the blend report's cold users: at most this many training interactions
+  std::string distributed;  // "", data-parallel or fedavg (under mpirun)
+  int local_epochs = 1;     // fedavg: local epochs per round
+  double fed_clip = 0, fed_noise = 0;
 };
+
+// This process's place in an MPI job (one rank, no communicator, when not distributed).
+struct Job {
+  int rank = 0, ranks = 1;
+#if defined(SEQREC_WITH_MPI)
+  seqrec::dist::Communicator* comm = nullptr;
+#endif
+  bool root() const { return rank == 0; }
+};
+Job g_job;
+
+// Rank 0 decides (early stopping, time limit, signals) and every rank follows, so no rank waits in a
+// collective the others left.
+bool agree(bool mine) {
+#if defined(SEQREC_WITH_MPI)
+  if (g_job.comm) {
+    int v = mine ? 1 : 0;
+    g_job.comm->broadcast(std::span<int>(&v, 1), 0, "control");
+    return v != 0;
+  }
+#endif
+  return mine;
+}
 
 // Windows for scoring: the training items of every user, plus (for test) the validation item.
 seqrec::data::Sequences with_items(const seqrec::data::Split& split, bool add_valid, bool add_test) {
   return seqrec::data::Sequences::from(seqrec::data::with_held_out(split, add_valid, add_test));
+}
+
+// The sequences of users u with u mod ranks == rank; every other row empty (a FedAvg client's data).
+seqrec::data::Sequences only_users(const seqrec::data::Sequences& all, int rank, int ranks) {
+  seqrec::data::Sequences out;
+  out.num_items = all.num_items;
+  out.offsets.assign(1, 0);
+  for (seqrec::index_t u = 0; u < all.num_users(); ++u) {
+    if (u % ranks == rank) {
+      const auto lo = all.offsets[u], hi = all.offsets[u + 1];
+      out.items.insert(out.items.end(), all.items.begin() + lo, all.items.begin() + hi);
+      if (!all.weights.empty())
+        out.weights.insert(out.weights.end(), all.weights.begin() + lo, all.weights.begin() + hi);
+      if (!all.times.empty()) out.times.insert(out.times.end(), all.times.begin() + lo, all.times.begin() + hi);
+    }
+    out.offsets.push_back(seqrec::index_t(out.items.size()));
+  }
+  return out;
 }
 
 // Published numbers on the same data and protocol (../shared/data/README.md), to print beside ours.
@@ -198,12 +246,29 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   Space space;
   const bool tty = isatty(fileno(stderr)) && !o.json_only;
   const auto split = seqrec::data::leave_one_out(data);
-  const auto train_history = seqrec::data::make_user_history(space, split.train_sequences);
-  seqrec::data::SequenceBatcher<Space> batcher(space, split.train_sequences,
+  const bool data_parallel = o.distributed == "data-parallel", fedavg = o.distributed == "fedavg";
+  // FedAvg: this rank is a client that holds only its users' training sequences (users u = rank mod ranks).
+  const seqrec::data::Sequences client_train =
+      fedavg ? only_users(split.train_sequences, g_job.rank, g_job.ranks) : seqrec::data::Sequences{};
+  const auto& train_seqs = fedavg ? client_train : split.train_sequences;
+  const auto train_history = seqrec::data::make_user_history(space, train_seqs);
+  seqrec::data::SequenceBatcher<Space> batcher(space, train_seqs,
                                                seqrec::data::UniformNegativeSampler<Space>(train_history));
-  seqrec::data::EpochShuffler<Space> shuffler(
-      space, seqrec::data::EpochShuffler<Space>::trainable_users(split.train_sequences), o.seed);
-  seqrec::data::SequenceBatch<Space> batch(space, o.batch, o.maxlen, 1);
+  seqrec::data::EpochShuffler<Space> shuffler(space, seqrec::data::EpochShuffler<Space>::trainable_users(train_seqs),
+                                              o.seed);
+  // Data-parallel: the model's batch is this rank's slice of a global batch of --batch users.
+  seqrec::data::SequenceBatch<Space> batch(space, model.batch_size(), o.maxlen, 1);
+  std::int64_t client_examples = 0;  // training positions of this client (FedAvg's weight)
+  for (seqrec::index_t u = 0; u < train_seqs.num_users(); ++u)
+    client_examples += std::max<seqrec::index_t>(0, train_seqs.length(u) - 1);
+#if defined(SEQREC_WITH_MPI)
+  std::optional<seqrec::dist::GradientSync<T, Space>> sync;
+  std::optional<seqrec::dist::FedAvg<seqrec::ParameterSet<T, Space>>> fed;
+  if (data_parallel) sync.emplace(*g_job.comm);
+  if (fedavg)
+    fed.emplace(*g_job.comm, model.parameters(), seqrec::dist::FedAvgOptions{o.fed_clip, o.fed_noise, o.seed});
+  seqrec::dist::FedAvgRound last_round;
+#endif
 
   // Fixed candidates (seeded) for validation and test: every epoch and every model sees the same ones.
   const auto full_history = seqrec::eval::make_history(space, seqrec::data::Sequences::from(data));
@@ -240,9 +305,14 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   };
 
   const seqrec::index_t nb = shuffler.num_batches(o.batch);
-  std::fprintf(stderr, "seqrec-train: %s on %s (%lld users, %lld items, %lld interactions), %s, %d threads, %s\n",
-               model_name, o.data.c_str(), (long long)data.num_users(), (long long)data.num_items(),
-               (long long)data.size(), Space::name(), Space::concurrency(), sizeof(T) == 4 ? "float" : "double");
+  if (!o.distributed.empty() && !o.json_only)
+    std::fprintf(stderr, "seqrec-train: %s over %d MPI ranks (rank %d: %lld training users%s)\n", o.distributed.c_str(),
+                 g_job.ranks, g_job.rank, (long long)shuffler.size(),
+                 data_parallel ? ", a slice of every global batch" : ", its own");
+  if (g_job.root())
+    std::fprintf(stderr, "seqrec-train: %s on %s (%lld users, %lld items, %lld interactions), %s, %d threads, %s\n",
+                 model_name, o.data.c_str(), (long long)data.num_users(), (long long)data.num_items(),
+                 (long long)data.size(), Space::name(), Space::concurrency(), sizeof(T) == 4 ? "float" : "double");
   double best_ndcg = -1, train_seconds = 0;
   int best_epoch = 0, epochs_run = 0, epochs_trained = 0;  // trained: in this process (after a resume)
   seqrec::eval::MetricSet best_valid;
@@ -256,18 +326,35 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   }
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
     const auto t0 = Clock::now();
-    shuffler.shuffle(space, epoch);
     double loss_sum = 0;
-    for (seqrec::index_t b = 0; b < nb; ++b) {
-      batcher.build(space, shuffler.batch(b, o.batch), batch, seqrec::RandomStream(o.seed, (epoch << 20) + b));
-      loss_sum += model.train_step(space, batch, model.random().next()).value;
-      if (tty && (b % 8 == 0 || b + 1 == nb)) {
-        const double s = seconds_since(t0), rate = double(b + 1) * o.batch / s;
-        std::fprintf(stderr, "\repoch %3d [%-30s] %3d%% loss %.4f  %.0f users/s  ETA %.0fs ", epoch,
-                     std::string(std::size_t(30.0 * (b + 1) / nb), '=').c_str(), int(100.0 * (b + 1) / nb),
-                     loss_sum / double(b + 1), rate, (nb - b - 1) * o.batch / rate);
+    for (int local = 0; local < (fedavg ? o.local_epochs : 1); ++local) {
+      // FedAvg's round r runs local epochs (r - 1) E + 1 .. r E of the client's own order.
+      shuffler.shuffle(space, fedavg ? std::uint64_t((epoch - 1) * o.local_epochs + local + 1) : std::uint64_t(epoch));
+      loss_sum = 0;
+      for (seqrec::index_t b = 0; b < nb; ++b) {
+        const auto users = shuffler.batch(b, o.batch);
+        const auto rs = seqrec::RandomStream(o.seed, (epoch << 20) + b);
+        if (data_parallel) {
+#if defined(SEQREC_WITH_MPI)
+          const auto [lo, hi] = seqrec::dist::rank_slice(0, seqrec::index_t(users.extent(0)), g_job.rank, g_job.ranks);
+          batcher.build(space, Kokkos::subview(users, Kokkos::make_pair(lo, hi)), batch, rs);
+          loss_sum += model.train_step(space, batch, model.random().next(), *sync).value;
+#endif
+        } else {
+          batcher.build(space, users, batch, rs);
+          loss_sum += model.train_step(space, batch, model.random().next()).value;
+        }
+        if (tty && (b % 8 == 0 || b + 1 == nb)) {
+          const double s = seconds_since(t0), rate = double(b + 1) * o.batch / s;
+          std::fprintf(stderr, "\repoch %3d [%-30s] %3d%% loss %.4f  %.0f users/s  ETA %.0fs ", epoch,
+                       std::string(std::size_t(30.0 * (b + 1) / nb), '=').c_str(), int(100.0 * (b + 1) / nb),
+                       loss_sum / double(b + 1), rate, (nb - b - 1) * o.batch / rate);
+        }
       }
     }
+#if defined(SEQREC_WITH_MPI)
+    if (fedavg) last_round = fed->average(model.parameters(), client_examples);
+#endif
     space.fence();
     const double epoch_seconds = seconds_since(t0);
     train_seconds += epoch_seconds;
@@ -275,6 +362,14 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     ++epochs_trained;
     if (tty) std::fprintf(stderr, "\n");
     nlohmann::json line = {{"epoch", epoch}, {"loss", loss_sum / nb}, {"seconds", epoch_seconds}};
+#if defined(SEQREC_WITH_MPI)
+    if (fedavg) {
+      line["client_weight"] = last_round.weight;
+      line["update_norm"] = last_round.update_norm;
+      line["clipped"] = last_round.clipped;
+      line["round_bytes_sent"] = last_round.bytes_sent;
+    }
+#endif
     if (epoch % o.eval_every == 0 || epoch == o.epochs) {
       const auto te = Clock::now();
       model.set_scoring_windows(space, valid_windows, o.eval_batch);
@@ -292,19 +387,19 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
         std::fprintf(stderr, "epoch %3d loss %.4f  valid HR@10 %.4f NDCG@10 %.4f  (%.2fs train, best %d)\n", epoch,
                      loss_sum / nb, m.hr_at(10), m.ndcg_at(10), epoch_seconds, best_epoch);
     }
-    if (!o.checkpoint.empty()) model.save(o.checkpoint, epoch);
+    if (!o.checkpoint.empty() && g_job.root()) model.save(o.checkpoint, epoch);  // one rank writes
     std::cout << line.dump() << std::endl;
-    if (epoch - best_epoch >= o.patience) {
+    if (agree(epoch - best_epoch >= o.patience)) {
       if (!o.json_only) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", o.patience);
       stopped = "patience";
       break;
     }
-    if (o.time_limit > 0 && train_seconds >= o.time_limit) {
+    if (agree(o.time_limit > 0 && train_seconds >= o.time_limit)) {
       if (!o.json_only) std::fprintf(stderr, "stop: --time-limit %.0f s reached after epoch %d\n", o.time_limit, epoch);
       stopped = "time_limit";
       break;
     }
-    if (g_stop_requested) {
+    if (agree(g_stop_requested != 0)) {
       if (!o.json_only) std::fprintf(stderr, "stop: signal received, ending after epoch %d\n", epoch);
       stopped = "signal";
       break;
@@ -337,6 +432,28 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"test_mrr", test.mrr},
                         {"evaluated_users", test.count},
                         {"negatives", o.negatives}};
+  if (!o.distributed.empty()) {
+    out["distributed"] = o.distributed;
+    out["ranks"] = g_job.ranks;
+#if defined(SEQREC_WITH_MPI)
+    if (sync) {
+      const auto& st = sync->stats();
+      const double steps = double(std::max<std::int64_t>(1, st.steps));
+      out["bytes_per_step"] = double(st.dense_bytes + st.sparse_bytes) / steps;
+      out["dense_bytes_per_step"] = double(st.dense_bytes) / steps;
+      out["sparse_bytes_per_step"] = double(st.sparse_bytes) / steps;
+      out["sync_seconds_per_epoch"] = st.seconds / std::max(1, epochs_trained);
+    }
+    if (fed) {
+      out["local_epochs"] = o.local_epochs;
+      out["client_examples"] = client_examples;
+      out["fed_clip"] = o.fed_clip;
+      out["noise_multiplier"] = o.fed_noise;
+      out["noise_std"] = last_round.noise_std;
+      out["round_bytes_sent"] = last_round.bytes_sent;
+    }
+#endif
+  }
   if (o.eval == "full" || o.eval == "both") {
     const auto te = Clock::now();
     const auto users = seqrec::eval::select_users(space, split.evaluated_users, test_targets, o.max_eval_users, o.seed);
@@ -376,7 +493,7 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   Space space;
   seqrec::RecommenderConfig cfg;
   cfg.dim = o.dim;
-  cfg.batch = o.batch;
+  cfg.batch = o.distributed == "data-parallel" ? o.batch / g_job.ranks : o.batch;
   cfg.adam.lr = o.lr;
   cfg.adam.l2 = o.l2;
   cfg.adam.clip_norm = o.clip;
@@ -441,7 +558,45 @@ int main(int argc, char* argv[]) {
       ->check(CLI::IsMember({"poprec", "itemknn", "als", "bpr", "ease"}));
   app.add_option("--cold", o.cold, "the blend report's cold users: at most this many training interactions")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--distributed", o.distributed,
+                 "under mpirun: data-parallel (a slice of each global --batch per rank) or fedavg (each rank a "
+                 "client with its own users)")
+      ->check(CLI::IsMember({"data-parallel", "fedavg"}));
+  app.add_option("--local-epochs", o.local_epochs, "fedavg: local epochs per round (an --epochs epoch is a round)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--fed-clip", o.fed_clip, "fedavg: clip each client's update to this L2 norm (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--fed-noise", o.fed_noise, "fedavg: Gaussian noise multiplier on the clipped average")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
+
+#if defined(SEQREC_WITH_MPI)
+  std::optional<seqrec::dist::MpiSession> mpi;
+  std::optional<seqrec::dist::Communicator> world;
+  if (!o.distributed.empty()) {
+    mpi.emplace(argc, argv);
+    world.emplace();
+    g_job.comm = &*world;
+    g_job.rank = world->rank();
+    g_job.ranks = world->size();
+    if (!g_job.root()) {
+      o.json_only = true;  // one rank reports
+      if (!std::freopen("/dev/null", "w", stdout)) return 1;
+    }
+    if (o.distributed == "data-parallel" && o.batch % g_job.ranks != 0) {
+      std::fprintf(stderr, "seqrec-train: --batch %d must be a multiple of the %d ranks (each takes a slice)\n",
+                   o.batch, g_job.ranks);
+      return 2;
+    }
+  }
+#else
+  if (!o.distributed.empty()) {
+    std::fprintf(stderr,
+                 "seqrec-train: --distributed needs MPI; this build has none (install libopenmpi-dev and "
+                 "reconfigure)\n");
+    return 2;
+  }
+#endif
 
   Kokkos::InitArguments args;
   if (o.threads > 0) args.num_threads = o.threads;

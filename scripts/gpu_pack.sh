@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares, on this (GPU-less) machine, everything scripts/gpu.sh runs on a lent GPU machine, which has
+# Prepares, on this (GPU-less) machine, everything scripts/gpu_check.sh runs on a lent GPU machine, which has
 # CUDA 13 but no Kokkos, no OpenBLAS and no ../shared/data:
 #   build-gpu/           Release build of the tests, seqrec-train and the benchmarks with nvcc_wrapper
 #                        against a Kokkos built for $SEQREC_CUDA_ARCH (default HOPPER90: native sm_90),
@@ -8,7 +8,7 @@
 #   .gpu/pack.tar.xz     those executables stripped, the non-CUDA shared libraries they need (OpenBLAS,
 #                        gfortran, quadmath, gomp) and the Games data, to stay under the device tool's
 #                        64 MiB carry limit
-# Then, with the device tool:  run(command="scripts/gpu.sh", carry=[".gpu"], timeout_s=420)
+# Then, with the device tool:  run(command="scripts/gpu_check.sh", carry=[".gpu"], timeout_s=420)
 set -euo pipefail
 export SEQREC_CUDA_ARCH=${SEQREC_CUDA_ARCH:-HOPPER90}
 source "$(dirname "$0")/env.sh"
@@ -17,7 +17,7 @@ B=$SEQREC_ROOT/build-gpu
 cmake -S "$SEQREC_ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$SEQREC_KOKKOS_CUDA" \
   -DCMAKE_CXX_COMPILER="$SEQREC_KOKKOS_CUDA/bin/nvcc_wrapper" -DSEQREC_MARCH=x86-64-v3 >/dev/null
 # Only what runs there: the per-header compile checks are the CI's compile-only job.
-mapfile -t targets < <(ninja -C "$B" -t targets | sed -n 's/^\(test_[a-z_]*\|seqrec-train\|bench-[a-z]*\): phony$/\1/p')
+mapfile -t targets < <(ninja -C "$B" -t targets | sed -n 's/^\(test_[a-z_]*\|seqrec-train\|bench-[a-z]*\|seqrec-bench-portability\): phony$/\1/p')
 t0=$SECONDS
 cmake --build "$B" -j "$JOBS" --target "${targets[@]}" seqrec-kernel-profile
 echo "[gpu_pack] built ${#targets[@]} targets for $SEQREC_CUDA_ARCH in $((SECONDS - t0)) s" >&2

@@ -3,7 +3,7 @@
 #   1. build/        Serial+OpenMP, float and double: ctest
 #   2. build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer: ctest
 #   3. build-cuda/   the same tests and headers compiled and linked with nvcc against the CUDA Kokkos
-#                    (compile-only here; scripts/gpu.sh runs them where a GPU is lent)
+#                    (compile-only here; scripts/gpu_check.sh runs them where a GPU is lent)
 #   4. build-fuzz/   libFuzzer over every reader, a few seconds per format
 # Skip steps with SEQREC_SKIP_ASAN=1, SEQREC_SKIP_FUZZ=1 or SEQREC_SKIP_CUDA=1.
 set -euo pipefail

@@ -60,6 +60,14 @@ constexpr bool check_sequence_encoder() {
   return true;
 }
 
+// train_step's default: the gradients stay as this process computed them.
+struct NoGradientSync {
+  template <class Space, class Model, class Batch>
+  losses::LossValue operator()(const Space&, Model&, const Batch&, losses::LossValue loss) const {
+    return loss;
+  }
+};
+
 struct RecommenderConfig {
   index_t dim = 50;
   index_t batch = 128;
@@ -107,6 +115,10 @@ class SequentialRecommender {
   }
 
   index_t maxlen() const { return encoder_.maxlen(); }
+  index_t batch_size() const { return config_.batch; }
+  // The item ids the last train_step scored ([batch * maxlen, 1 + negatives]: target, negatives; 0 = padding):
+  // with the batch's inputs, every row of the item embedding that step's gradient touches.
+  View2<const id_t, Space> candidates() const { return cand_; }
   index_t dim() const { return config_.dim; }
   index_t num_items() const { return items_.rows() - 1; }
   const ParameterSet<T, Space>& parameters() const { return params_; }
@@ -129,8 +141,12 @@ class SequentialRecommender {
   }
 
   // One optimisation step on a batch built by data::SequenceBatcher. Throws Errc::numeric naming the first
-  // parameter with a NaN/Inf gradient when the loss is not finite.
-  losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step) {
+  // parameter with a NaN/Inf gradient when the loss is not finite. `sync(space, model, batch, loss)` runs
+  // between the gradients and the optimizer step and returns the loss the step reports: data-parallel training
+  // (dist::GradientSync) combines the ranks' gradients there; the default leaves them as they are.
+  template <class Sync = NoGradientSync>
+  losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
+                               Sync&& sync = {}) {
     SEQREC_REQUIRE(
         batch.capacity() == config_.batch && batch.maxlen() == maxlen() && batch.num_negatives() == config_.negatives,
         "train_step: batch is ", batch.capacity(), "x", batch.maxlen(), "x", batch.num_negatives(),
@@ -146,8 +162,9 @@ class SequentialRecommender {
     }
     head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
     encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
+    const losses::LossValue reported = sync(space, *this, batch, loss);
     optimizer_->step(space);
-    return loss;
+    return reported;
   }
 
   // Input windows for scoring: windows(u, :) is user u's left-padded last `maxlen` items. Set it before

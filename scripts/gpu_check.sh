@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine (CUDA 13, 16 cores; no Kokkos, no OpenBLAS, no ../shared/data) from the pack
 # that scripts/gpu_pack.sh made here:
-#   run(command="scripts/gpu.sh", carry=[".gpu"], timeout_s=480)
+#   run(command="scripts/gpu_check.sh", carry=[".gpu"], timeout_s=480)
 # While the GPU works through 1-5, the CPU cores train the recurrent models (OpenMP build):
 # 0. background, cores 0-11: GRU4Rec (3 seeds) and LSTM (1 seed) on Games, 3 threads each, --time-limit;
 # 1. the CUDA test binaries (Serial, OpenMP and Cuda backends, float and double), a backtrace on a crash;
 # 2. speed: seqrec SASRec on Games for a few epochs alone on the GPU, then the PyTorch peer
 #    (benchmarks/peers/sasrec_torch.py --device cuda), same configuration;
 # 3. a kernel profile of 2 epochs (benchmarks/tools/kernel_profile.cpp);
-# 4. bench-linalg --quick (its Cuda rows: cuBLAS and the portable kernels);
+# 4. seqrec-bench-portability on the Cuda backend, float and double: every kernel family, the measured roof
+#    (cuBLAS gemm, triad bandwidth) beside each (the Serial and OpenMP rows come from scripts/bench_portability.sh
+#    on the CPU machine; scripts/plot_bench.py draws both);
 # 5. SASRec (seed 1) trained on the GPU with the paper's settings for the time left, then tested.
 # Results under $OUT (at most 8 files come back): gpu.log (the console), tests.log, speed.jsonl,
-# profile.jsonl, train.jsonl, bench.jsonl, summary.json.
+# profile.jsonl, train.jsonl, portability.jsonl, summary.json.
 # Budgets (s): SEQREC_GPU_CPU_SECONDS (270, phase 0), SEQREC_GPU_SASREC_SECONDS (140, phase 5).
-# SEQREC_GPU_QUICK=1 runs phases 1-3 only (about 90 s).
+# SEQREC_GPU_QUICK=1 runs phases 1-4 only (about 150 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-out}
@@ -91,11 +93,11 @@ phase "3. kernel profile, 2 epochs"
   --max-eval-users 2000 --json >/dev/null 2>&1
 head -12 "$OUT/profile.jsonl"; tail -1 "$OUT/profile.jsonl"
 
-if [ "$QUICK" = 1 ]; then phase "done (quick), status $status"; exit $status; fi
+phase "4. seqrec-bench-portability, Cuda"
+"${gpu_env[@]}" timeout 150 "$P/bin/seqrec-bench-portability" --backends Cuda 2>>"$OUT/gpu.log" |
+  tee "$OUT/portability.jsonl" | tail -3 || status=1
 
-phase "4. bench-linalg"
-"${gpu_env[@]}" timeout 120 "$P/bin/bench-linalg" --quick 2>>"$OUT/gpu.log" | tag bench-linalg >>"$OUT/bench.jsonl" || status=1
-grep '"Cuda"' "$OUT/bench.jsonl" | tail -10
+if [ "$QUICK" = 1 ]; then phase "done (quick), status $status"; exit $status; fi
 
 phase "5. SASRec seed 1 on the GPU, paper settings, ${SASREC_SECONDS} s"
 "${gpu_env[@]}" timeout -s TERM $((SASREC_SECONDS + 120)) "$P/bin/seqrec-train" "${common[@]}" --model sasrec \
