@@ -13,6 +13,9 @@
 
 #include <seqrec/core/linalg.hpp>
 
+#include <sched.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -102,6 +105,12 @@ int run_children(const std::vector<int>& threads, const std::vector<std::string>
                  const std::set<std::string>& backends) {
   std::vector<Record> all;
   int status = 0;
+  // libgomp pins this (initial) thread to the first place at start-up when OMP_PROC_BIND is set, and a child
+  // inherits the mask: it would run all its threads on one core. Children start from every online CPU.
+  cpu_set_t every;
+  CPU_ZERO(&every);
+  for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; ++c) CPU_SET(int(c), &every);
+  if (sched_setaffinity(0, sizeof every, &every) != 0) std::perror("sched_setaffinity");
   for (std::size_t i = 0; i < threads.size(); ++i) {
     std::string cmd = "OMP_NUM_THREADS=" + std::to_string(threads[i]) + " '" + self + "'";
     for (const auto& a : pass) cmd += " '" + a + "'";

@@ -72,7 +72,8 @@ class MpiSession {
   bool owner_ = false;
 };
 
-// What one rank sent, by kind: bytes and messages (a collective counts once, with this rank's contribution).
+// What one rank sent, by kind: bytes and messages (a collective counts once, with this rank's contribution;
+// a job of one rank sends nothing).
 struct Ledger {
   std::map<std::string, std::int64_t> bytes, calls;
   std::int64_t total_bytes() const {
@@ -81,6 +82,7 @@ struct Ledger {
     return s;
   }
   void add(const std::string& kind, std::int64_t b) {
+    if (b == 0) return;
     bytes[kind] += b;
     calls[kind] += 1;
   }
@@ -111,8 +113,8 @@ class Communicator {
   // In place: x = sum over ranks of x.
   template <class T>
   void allreduce_sum(std::span<T> x, const std::string& kind) {
-    ledger_.add(kind, std::int64_t(x.size_bytes()));
     if (size_ == 1 || x.empty()) return;
+    ledger_.add(kind, std::int64_t(x.size_bytes()));
     detail::check(MPI_Allreduce(MPI_IN_PLACE, x.data(), int(x.size()), detail::mpi_type<T>(), MPI_SUM, comm_),
                   "MPI_Allreduce");
   }
@@ -123,16 +125,16 @@ class Communicator {
   }
   template <class T>
   T allreduce_max(T x, const std::string& kind) {
+    if (size_ == 1) return x;
     ledger_.add(kind, std::int64_t(sizeof(T)));
-    if (size_ > 1)
-      detail::check(MPI_Allreduce(MPI_IN_PLACE, &x, 1, detail::mpi_type<T>(), MPI_MAX, comm_), "MPI_Allreduce");
+    detail::check(MPI_Allreduce(MPI_IN_PLACE, &x, 1, detail::mpi_type<T>(), MPI_MAX, comm_), "MPI_Allreduce");
     return x;
   }
 
   // Every rank's `mine`, concatenated in rank order; counts(r) says how many came from rank r.
   template <class T>
   std::vector<T> allgatherv(std::span<const T> mine, std::vector<int>& counts, const std::string& kind) {
-    ledger_.add(kind, std::int64_t(mine.size_bytes()));
+    if (size_ > 1) ledger_.add(kind, std::int64_t(mine.size_bytes()));
     counts.assign(std::size_t(size_), 0);
     int n = int(mine.size());
     SEQREC_REQUIRE(mine.size() <= std::size_t(INT32_MAX), "allgatherv: more than 2^31 elements from one rank");

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""A plain PyTorch GRU4Rec-style model, the peer that seqrec's `seqrec-train --model gru4rec` is timed against.
+
+Exactly seqrec's default configuration (examples/seqrec_train.cpp, sequential_recommender.hpp,
+sequence/recurrent_encoder.hpp, sequence/gru.hpp):
+
+  * item embedding (d 50) shared between input and output, padding id 0, N(0, 1/sqrt(d)), NOT scaled;
+  * dropout 0.5 on the embedded input, 1 GRU layer (hidden = d = 50, PyTorch's gate convention, Xavier
+    uniform weights, zero biases), dropout 0.5 on the GRU's output; score(item) = <hidden, item embedding>;
+  * loss: BCE of the next item and of one uniform negative (not in the user's training history) per
+    non-padding position, averaged over non-padding positions; Adam lr 1e-3, betas (0.9, 0.98), eps 1e-8;
+  * batch 128 users, maxlen 50; leave-one-out split; the training window is the last 50 items of the training
+    sequence: inputs s[0..n-2], targets shifted by one. Same data loading and sampler as sasrec_torch.py.
+
+seqrec's GRU runs over left-padded windows and carries the (zero) state through the padding. Here the
+windows are left-ALIGNED instead (padding at the end), so nn.GRU starts from h = 0 at the first real item
+and the states at real positions are exactly seqrec's; the padding positions after them are computed and
+masked out of the loss (the usual dense formulation, no packing): the "plain" implementation.
+
+    python3 benchmarks/peers/gru4rec_torch.py --epochs 2 --threads 2 [--eval] [--device cuda]
+
+stdout: the same JSON lines as sasrec_torch.py: one per epoch {"impl":"pytorch","epoch":..,"seconds":..,"loss":..},
+then (with --eval) {"impl":"pytorch","test_hr10":..,"test_ndcg10":..}, then a final
+{"impl":"pytorch","seconds_per_epoch":..,"peak_rss_mb":..,"torch_version":..}.
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sasrec_torch import NegativeSampler, default_data_dir, evaluate_test, leave_one_out, read_sasrec  # noqa: E402
+
+
+def left_aligned(seq, maxlen):
+    """The last maxlen items of seq at the start of the window, padding (0) after them."""
+    out = np.zeros(maxlen, dtype=np.int64)
+    seq = seq[-maxlen:]
+    out[:len(seq)] = seq
+    return out
+
+
+class GRU4Rec(nn.Module):
+    def __init__(self, num_items, d=50, layers=1, dropout=0.5):
+        super().__init__()
+        self.items = nn.Embedding(num_items + 1, d, padding_idx=0)
+        self.drop_in, self.drop_out = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.gru = nn.GRU(d, d, num_layers=layers, batch_first=True)
+        # seqrec's initialisation: N(0, 1/sqrt(d)) embedding, Xavier weights ([in, 3H] there, [3H, in] here:
+        # the same bound), zero biases.
+        nn.init.normal_(self.items.weight, std=1.0 / math.sqrt(d))
+        with torch.no_grad():
+            self.items.weight[0].zero_()
+        for name, p in self.gru.named_parameters():
+            if name.startswith("weight"):
+                nn.init.xavier_uniform_(p)
+            else:
+                nn.init.zeros_(p)
+
+    def encode(self, ids):
+        """ids [B, L] left-aligned (0 = padding at the end) -> states [B, L, d]."""
+        h, _ = self.gru(self.drop_in(self.items(ids)))
+        return self.drop_out(h)
+
+    def loss(self, ids, pos, neg):
+        h = self.encode(ids)
+        pos_logit = (h * self.items(pos)).sum(-1)
+        neg_logit = (h * self.items(neg)).sum(-1)
+        mask = (pos != 0).to(h.dtype)
+        l = F.binary_cross_entropy_with_logits(pos_logit, torch.ones_like(pos_logit), reduction="none") + \
+            F.binary_cross_entropy_with_logits(neg_logit, torch.zeros_like(neg_logit), reduction="none")
+        return (l * mask).sum() / mask.sum()
+
+    def score(self, ids, candidates):
+        """ids [B, L] RIGHT-aligned (as sasrec_torch.evaluate_test builds them), candidates [B, C] -> [B, C]
+        from the state after the last item."""
+        B, L = ids.shape
+        n = (ids != 0).sum(1)
+        j = torch.arange(L, device=ids.device).expand(B, L)
+        src = torch.clamp(j + (L - n).unsqueeze(1), max=L - 1)
+        left = torch.where(j < n.unsqueeze(1), torch.gather(ids, 1, src), torch.zeros_like(ids))
+        h = self.encode(left)
+        last = h[torch.arange(B, device=ids.device), torch.clamp(n - 1, min=0)]
+        return torch.einsum("bd,bcd->bc", last, self.items(candidates))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", default="games/games.txt", help="absolute, or relative to $SEQREC_DATA")
+    ap.add_argument("--format", default="sasrec", choices=["sasrec"])
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--maxlen", type=int, default=50)
+    ap.add_argument("--dim", type=int, default=50)
+    ap.add_argument("--layers", type=int, default=1)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=0.001)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
+    ap.add_argument("--negatives", type=int, default=100)
+    ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda")
+    a = ap.parse_args()
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+
+    path = a.data if os.path.isabs(a.data) or os.path.exists(a.data) else os.path.join(default_data_dir(), a.data)
+    t0 = time.perf_counter()
+    seqs, num_items = read_sasrec(path)
+    train, valid, test = leave_one_out(seqs)
+    L = a.maxlen
+    trainable = np.array([u for u, s in enumerate(train) if len(s) >= 2])
+    # The window of seqrec's batcher: the last L (input, target) pairs of the training sequence.
+    inputs = np.stack([left_aligned(train[u][-L - 1:-1], L) for u in trainable])
+    targets = np.stack([left_aligned(train[u][1:], L) for u in trainable])
+    sampler = NegativeSampler(train, num_items, rng)
+    print(f"gru4rec_torch: {path}: {len(seqs)} users ({len(trainable)} trainable), {num_items} items, "
+          f"read in {time.perf_counter() - t0:.2f} s; torch {torch.__version__}, {torch.get_num_threads()} threads",
+          file=sys.stderr)
+
+    model = GRU4Rec(num_items, a.dim, a.layers, a.dropout).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
+    model.train()
+    times = []
+    for epoch in range(1, a.epochs + 1):
+        sync()
+        t0 = time.perf_counter()
+        order = rng.permutation(len(trainable))
+        loss_sum, nb = 0.0, 0
+        for s in range(0, len(order), a.batch):
+            rows = order[s:s + a.batch]
+            ids, pos = inputs[rows], targets[rows]
+            neg = sampler.sample(trainable[rows], (L,)) * (pos != 0)
+            loss = model.loss(*(torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, pos, neg)))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach()
+            nb += 1
+        loss_sum = float(loss_sum)  # one device sync per epoch, not per batch
+        sync()
+        sec = time.perf_counter() - t0
+        times.append(sec)
+        print(json.dumps({"impl": "pytorch", "epoch": epoch, "seconds": sec, "loss": loss_sum / nb}), flush=True)
+
+    if a.eval:
+        t0 = time.perf_counter()
+        hr, ndcg, n = evaluate_test(model, train, valid, test, seqs, num_items, L, a.negatives, a.seed,
+                                    a.max_eval_users, dev)
+        print(json.dumps({"impl": "pytorch", "test_hr10": hr, "test_ndcg10": ndcg, "evaluated_users": n,
+                          "negatives": a.negatives, "eval_seconds": time.perf_counter() - t0}), flush=True)
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    print(json.dumps({"impl": "pytorch", "epochs": a.epochs, "seconds_per_epoch": sum(times) / len(times),
+                      "peak_rss_mb": peak_mb, "torch_version": torch.__version__, "threads": a.threads,
+                      "device": str(dev)}),
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
