@@ -8,6 +8,7 @@
 #   .gpu/pack.tar.xz     those executables stripped, the non-CUDA shared libraries they need (OpenBLAS,
 #                        gfortran, quadmath, gomp) and the Games data, to stay under the device tool's
 #                        64 MiB carry limit
+# MPI is left out (-DSEQREC_ENABLE_MPI=OFF): the GPU machine has no MPI installation to run it with.
 # Then, with the device tool:  run(command="scripts/gpu_check.sh", carry=[".gpu"], timeout_s=420)
 set -euo pipefail
 export SEQREC_CUDA_ARCH=${SEQREC_CUDA_ARCH:-HOPPER90}
@@ -15,7 +16,7 @@ source "$(dirname "$0")/env.sh"
 [ -n "${SEQREC_KOKKOS_CUDA:-}" ] || { echo "[gpu_pack] no nvcc here: cannot build for CUDA" >&2; exit 2; }
 B=$SEQREC_ROOT/build-gpu
 cmake -S "$SEQREC_ROOT" -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$SEQREC_KOKKOS_CUDA" \
-  -DCMAKE_CXX_COMPILER="$SEQREC_KOKKOS_CUDA/bin/nvcc_wrapper" -DSEQREC_MARCH=x86-64-v3 >/dev/null
+  -DCMAKE_CXX_COMPILER="$SEQREC_KOKKOS_CUDA/bin/nvcc_wrapper" -DSEQREC_MARCH=x86-64-v3 -DSEQREC_ENABLE_MPI=OFF >/dev/null
 # Only what runs there: the per-header compile checks are the CI's compile-only job.
 mapfile -t targets < <(ninja -C "$B" -t targets | sed -n 's/^\(test_[a-z_]*\|seqrec-train\|bench-[a-z]*\|seqrec-bench-portability\): phony$/\1/p')
 t0=$SECONDS
@@ -24,7 +25,7 @@ echo "[gpu_pack] built ${#targets[@]} targets for $SEQREC_CUDA_ARCH in $((SECOND
 # The OpenMP seqrec-train too, for the machine's 16 cores (recurrent models train there beside the GPU).
 BO=$SEQREC_ROOT/build-gpu-omp
 cmake -S "$SEQREC_ROOT" -B "$BO" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKokkos_ROOT="$SEQREC_KOKKOS_OMP" \
-  -DCMAKE_CXX_COMPILER=g++ -DSEQREC_MARCH=x86-64-v3 >/dev/null
+  -DCMAKE_CXX_COMPILER=g++ -DSEQREC_MARCH=x86-64-v3 -DSEQREC_ENABLE_MPI=OFF >/dev/null
 cmake --build "$BO" -j "$JOBS" --target seqrec-train
 
 stage=$(mktemp -d)

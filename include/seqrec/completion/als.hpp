@@ -172,7 +172,7 @@ struct AlsSolveRows {
   int k;
   int level;
 
-  static index_t scratch_len(int k) { return cholesky ? index_t(k) * k + k : 3 * index_t(k); }
+  KOKKOS_INLINE_FUNCTION static index_t scratch_len(int k) { return cholesky ? index_t(k) * k + k : 3 * index_t(k); }
 
   KOKKOS_INLINE_FUNCTION T confidence(index_t e) const { return T(1) + alpha * (binary ? T(1) : values(e)); }
 
