@@ -367,8 +367,7 @@ int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard guard(args);
   seqrec::linalg::set_blas_threads(1);  // host gemms are split across the OpenMP threads instead
   try {
-    std::filesystem::path path(o.data);
-    if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);
+    const std::filesystem::path path = seqrec::data::resolve_data_file(o.data);
     const auto t0 = Clock::now();
     // rmse-folds cuts the file's order into blocks (MovieLens-100K's u1..u5): read it unsorted.
     seqrec::data::ReadOptions ro;

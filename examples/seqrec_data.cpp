@@ -61,8 +61,7 @@ struct Options {
 };
 
 seqrec::data::Interactions load(const Options& o, nlohmann::json& info) {
-  std::filesystem::path path(o.data);
-  if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);
+  const std::filesystem::path path = seqrec::data::resolve_data_file(o.data);
   seqrec::data::ReadOptions ro;
   ro.delimiter = o.delimiter;
   ro.has_header = !o.no_header;

@@ -140,8 +140,7 @@ int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard guard(args);
   seqrec::linalg::set_blas_threads(1);  // host gemms are split across the OpenMP threads instead
   try {
-    std::filesystem::path path(o.data);
-    if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);
+    const std::filesystem::path path = seqrec::data::resolve_data_file(o.data);
     const auto data = seqrec::data::read(path, seqrec::data::parse_format(o.format), {});
     using Space = Kokkos::DefaultExecutionSpace;
     seqrec::completion::ImplicitAlsOptions ao;

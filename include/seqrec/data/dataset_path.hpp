@@ -3,6 +3,8 @@
 //   data_root()               $SEQREC_DATA when set, else the first `../shared/data` found from the working
 //                             directory upwards (the checkout sits beside shared/), else "../shared/data".
 //   data_file("games/games.txt")   that file under data_root(); Errc::io naming both paths when it is missing.
+//   resolve_data_file(arg)    a command line's --data: the path itself when it exists or is absolute, else
+//                             data_file(arg).
 #pragma once
 
 #include <seqrec/core/error.hpp>
@@ -45,6 +47,13 @@ inline std::filesystem::path data_file(std::string_view relative) {
     SEQREC_THROW(Errc::io, "data file '", path.string(), "' not found (data root '", root.string(),
                  "'; set SEQREC_DATA to the folder that holds ml-100k/, games/, beauty/ and lastfm-2k/)");
   return path;
+}
+
+inline std::filesystem::path resolve_data_file(std::string_view arg) {
+  const std::filesystem::path path(arg);
+  std::error_code ec;
+  if (path.is_absolute() || std::filesystem::exists(path, ec)) return path;
+  return data_file(arg);
 }
 
 }  // namespace seqrec::data
