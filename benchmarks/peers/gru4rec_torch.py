@@ -24,10 +24,8 @@ then (with --eval) {"impl":"pytorch","test_hr10":..,"test_ndcg10":..}, then a fi
 {"impl":"pytorch","seconds_per_epoch":..,"peak_rss_mb":..,"torch_version":..}.
 """
 import argparse
-import json
 import math
 import os
-import resource
 import sys
 import time
 
@@ -37,7 +35,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sasrec_torch import NegativeSampler, default_data_dir, evaluate_test, leave_one_out, read_sasrec  # noqa: E402
+from sasrec_torch import (NegativeSampler, default_data_dir, leave_one_out, read_sasrec,  # noqa: E402
+                          train_and_report)
 
 
 def left_aligned(seq, maxlen):
@@ -111,7 +110,6 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu | cuda")
     a = ap.parse_args()
     dev = torch.device(a.device)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -133,42 +131,8 @@ def main():
 
     model = GRU4Rec(num_items, a.dim, a.layers, a.dropout).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
-    model.train()
-    times = []
-    for epoch in range(1, a.epochs + 1):
-        sync()
-        t0 = time.perf_counter()
-        order = rng.permutation(len(trainable))
-        loss_sum, nb = 0.0, 0
-        for s in range(0, len(order), a.batch):
-            rows = order[s:s + a.batch]
-            ids, pos = inputs[rows], targets[rows]
-            neg = sampler.sample(trainable[rows], (L,)) * (pos != 0)
-            loss = model.loss(*(torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, pos, neg)))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.detach()
-            nb += 1
-        loss_sum = float(loss_sum)  # one device sync per epoch, not per batch
-        sync()
-        sec = time.perf_counter() - t0
-        times.append(sec)
-        print(json.dumps({"impl": "pytorch", "epoch": epoch, "seconds": sec, "loss": loss_sum / nb}), flush=True)
-
-    if a.eval:
-        t0 = time.perf_counter()
-        hr, ndcg, n = evaluate_test(model, train, valid, test, seqs, num_items, L, a.negatives, a.seed,
-                                    a.max_eval_users, dev)
-        print(json.dumps({"impl": "pytorch", "test_hr10": hr, "test_ndcg10": ndcg, "evaluated_users": n,
-                          "negatives": a.negatives, "eval_seconds": time.perf_counter() - t0}), flush=True)
-
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-    print(json.dumps({"impl": "pytorch", "epochs": a.epochs, "seconds_per_epoch": sum(times) / len(times),
-                      "peak_rss_mb": peak_mb, "torch_version": torch.__version__, "threads": a.threads,
-                      "device": str(dev)}),
-          flush=True)
-
+    train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, dev,
+                     (train, valid, test, seqs, num_items, L))
 
 if __name__ == "__main__":
     main()

@@ -226,47 +226,12 @@ def evaluate_test(model, train, valid, test, seqs, num_items, maxlen, negatives,
     return hr / len(users), ndcg / len(users), len(users)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--data", default="games/games.txt", help="absolute, or relative to $SEQREC_DATA")
-    ap.add_argument("--format", default="sasrec", choices=["sasrec"])
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--maxlen", type=int, default=50)
-    ap.add_argument("--dim", type=int, default=50)
-    ap.add_argument("--blocks", type=int, default=2)
-    ap.add_argument("--heads", type=int, default=1)
-    ap.add_argument("--dropout", type=float, default=0.5)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
-    ap.add_argument("--negatives", type=int, default=100)
-    ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
-    ap.add_argument("--device", default="cpu", help="cpu | cuda")
-    a = ap.parse_args()
-    dev = torch.device(a.device)
+
+def train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, dev, data):
+    """The timed epochs, the optional test and the final JSON line, shared by the PyTorch peers (same loop,
+    same output): data = (train, valid, test, seqs, num_items, maxlen)."""
+    train, valid, test, seqs, num_items, L = data
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-
-    path = a.data if os.path.isabs(a.data) or os.path.exists(a.data) else os.path.join(default_data_dir(), a.data)
-    t0 = time.perf_counter()
-    seqs, num_items = read_sasrec(path)
-    train, valid, test = leave_one_out(seqs)
-    L = a.maxlen
-    trainable = np.array([u for u, s in enumerate(train) if len(s) >= 2])
-    inputs = np.stack([right_aligned(train[u][:-1], L) for u in trainable])
-    targets = np.stack([right_aligned(train[u][1:], L) for u in trainable])
-    sampler = NegativeSampler(train, num_items, rng)
-    print(f"sasrec_torch: {path}: {len(seqs)} users ({len(trainable)} trainable), {num_items} items, "
-          f"read in {time.perf_counter() - t0:.2f} s; torch {torch.__version__}, {torch.get_num_threads()} threads",
-          file=sys.stderr)
-
-    model = SASRec(num_items, a.dim, L, a.blocks, a.heads, a.dropout).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98))
     model.train()
     times = []
     for epoch in range(1, a.epochs + 1):
@@ -303,6 +268,49 @@ def main():
                       "device": str(dev)}),
           flush=True)
 
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", default="games/games.txt", help="absolute, or relative to $SEQREC_DATA")
+    ap.add_argument("--format", default="sasrec", choices=["sasrec"])
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--maxlen", type=int, default=50)
+    ap.add_argument("--dim", type=int, default=50)
+    ap.add_argument("--blocks", type=int, default=2)
+    ap.add_argument("--heads", type=int, default=1)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=0.001)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
+    ap.add_argument("--negatives", type=int, default=100)
+    ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda")
+    a = ap.parse_args()
+    dev = torch.device(a.device)
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+
+    path = a.data if os.path.isabs(a.data) or os.path.exists(a.data) else os.path.join(default_data_dir(), a.data)
+    t0 = time.perf_counter()
+    seqs, num_items = read_sasrec(path)
+    train, valid, test = leave_one_out(seqs)
+    L = a.maxlen
+    trainable = np.array([u for u, s in enumerate(train) if len(s) >= 2])
+    inputs = np.stack([right_aligned(train[u][:-1], L) for u in trainable])
+    targets = np.stack([right_aligned(train[u][1:], L) for u in trainable])
+    sampler = NegativeSampler(train, num_items, rng)
+    print(f"sasrec_torch: {path}: {len(seqs)} users ({len(trainable)} trainable), {num_items} items, "
+          f"read in {time.perf_counter() - t0:.2f} s; torch {torch.__version__}, {torch.get_num_threads()} threads",
+          file=sys.stderr)
+
+    model = SASRec(num_items, a.dim, L, a.blocks, a.heads, a.dropout).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98))
+    train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, dev,
+                     (train, valid, test, seqs, num_items, L))
 
 if __name__ == "__main__":
     main()
