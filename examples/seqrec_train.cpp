@@ -3,6 +3,7 @@
 // evaluation) and, last, one JSON object with the final metrics.
 //
 //   seqrec-train --data games/games.txt --format sasrec --model sasrec --epochs 200 --patience 20
+//   seqrec-train --data beauty/beauty.txt --aux attributes --combinator uncertainty   (multi-task, SASRec only)
 #include <seqrec/completion/als.hpp>
 #include <seqrec/completion/blend.hpp>
 #include <seqrec/completion/bpr_mf.hpp>
@@ -10,6 +11,7 @@
 #include <seqrec/completion/item_knn.hpp>
 #include <seqrec/completion/popularity.hpp>
 #include <seqrec/core.hpp>
+#include <seqrec/data/attributes.hpp>
 #include <seqrec/data/batch.hpp>
 #include <seqrec/data/dataset_path.hpp>
 #include <seqrec/data/negative_sampler.hpp>
@@ -18,6 +20,7 @@
 #include <seqrec/eval/full.hpp>
 #include <seqrec/eval/report.hpp>
 #include <seqrec/eval/sampled.hpp>
+#include <seqrec/multitask_recommender.hpp>
 #include <seqrec/sequence/gru.hpp>
 #include <seqrec/sequence/lstm.hpp>
 #include <seqrec/sequence/recurrent_encoder.hpp>
@@ -72,6 +75,11 @@ struct Options {
   std::string distributed;  // "", data-parallel or fedavg (under mpirun)
   int local_epochs = 1;     // fedavg: local epochs per round
   double fed_clip = 0, fed_noise = 0;
+  std::vector<std::string> aux;  // auxiliary tasks (multi-task training); only "attributes" so far
+  std::string attributes;        // item attribute file (--attributes, as given)
+  std::string attributes_path;   // ... resolved against $SEQREC_DATA
+  std::string combinator;        // how the task losses combine ("": sum, or weighted when --weights is given)
+  std::vector<double> weights;   // --weights for the weighted combinator, one per task
 };
 
 // This process's place in an MPI job (one rank, no communicator, when not distributed).
@@ -245,6 +253,10 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   using T = typename Model::scalar_type;
   Space space;
   const bool tty = isatty(fileno(stderr)) && !o.json_only;
+  constexpr bool multitask = requires(Model & m) {
+    m.end_epoch();
+    m.task_weights();
+  };
   const auto split = seqrec::data::leave_one_out(data);
   const bool data_parallel = o.distributed == "data-parallel", fedavg = o.distributed == "fedavg";
   // FedAvg: this rank is a client that holds only its users' training sequences (users u = rank mod ranks).
@@ -362,6 +374,17 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     ++epochs_trained;
     if (tty) std::fprintf(stderr, "\n");
     nlohmann::json line = {{"epoch", epoch}, {"loss", loss_sum / nb}, {"seconds", epoch_seconds}};
+    if constexpr (multitask) {
+      // Mean task losses of the epoch (DWA sets the next epoch's weights from them) and the weights now.
+      const auto means = model.end_epoch();
+      const auto w = model.task_weights();
+      line["task_losses"] = means;
+      line["task_weights"] = w;
+      if (!o.json_only)
+        std::fprintf(stderr,
+                     "epoch %3d tasks (%s): next item loss %.4f weight %.4f, attributes loss %.4f weight %.4f\n", epoch,
+                     model.combinator_name().c_str(), means[0], w[0], means[1], w[1]);
+    }
 #if defined(SEQREC_WITH_MPI)
     if (fedavg) {
       line["client_weight"] = last_round.weight;
@@ -432,6 +455,12 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"test_mrr", test.mrr},
                         {"evaluated_users", test.count},
                         {"negatives", o.negatives}};
+  if constexpr (multitask) {
+    out["aux"] = o.aux;
+    out["attributes"] = o.attributes;
+    out["combinator"] = model.combinator_name();
+    out["task_weights"] = model.task_weights();
+  }
   if (!o.distributed.empty()) {
     out["distributed"] = o.distributed;
     out["ranks"] = g_job.ranks;
@@ -500,6 +529,19 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   if (o.model == "sasrec") {
     seqrec::sequence::SelfAttentionConfig sa{o.maxlen, o.blocks, o.heads, o.dropout, 0};
     using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+    if (!o.aux.empty()) {  // next item + the next item's attributes on one encoder
+      const auto attributes = seqrec::data::read_item_attributes_json(o.attributes_path, data);
+      if (!o.json_only)
+        std::fprintf(stderr, "attributes: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
+                     (long long)attributes.covered_items(), (long long)data.num_items(),
+                     (long long)attributes.num_attributes(), (long long)attributes.skipped_items);
+      using Combinator = seqrec::RuntimeCombinator<2>;
+      const std::string name = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
+      seqrec::MultiTaskRecommender<Encoder, Combinator> model(
+          space, data.num_items(), cfg, o.seed, attributes, Combinator::make(name, o.weights),
+          [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, sa); });
+      return run(o, data, model, "sasrec");
+    }
     seqrec::SequentialRecommender<Encoder> model(
         space, data.num_items(), cfg, o.seed,
         [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, sa); });
@@ -568,7 +610,46 @@ int main(int argc, char* argv[]) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--fed-noise", o.fed_noise, "fedavg: Gaussian noise multiplier on the clipped average")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--aux", o.aux, "auxiliary task trained with the next item (repeatable; sasrec): attributes");
+  app.add_option("--attributes", o.attributes,
+                 "item attributes, {\"item\": [attribute ids]} JSON (default for Beauty: "
+                 "beauty/beauty_item2attributes.json)");
+  app.add_option("--combinator", o.combinator, "how the task losses combine (default sum)")
+      ->check(CLI::IsMember({"sum", "weighted", "uncertainty", "gradnorm", "dwa"}));
+  app.add_option("--weights", o.weights, "task weights for --combinator weighted, e.g. 1,0.5 (next item first)")
+      ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
+
+  if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
+    auto fail = [](const std::string& why) {
+      std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
+      return 2;
+    };
+    if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");
+    for (std::size_t i = 0; i < o.aux.size(); ++i) {
+      if (o.aux[i] != "attributes")
+        return fail("--aux " + o.aux[i] + ": only --aux attributes is implemented (genres and rating are not yet)");
+      if (i > 0) return fail("--aux attributes is given twice");
+    }
+    if (o.model != "sasrec") return fail("--aux is implemented for --model sasrec only");
+    if (!o.distributed.empty()) return fail("--aux does not combine with --distributed");
+    if (!o.weights.empty() && !o.combinator.empty() && o.combinator != "weighted")
+      return fail("--weights applies to --combinator weighted only");
+    if (!o.weights.empty() && o.weights.size() != 1 + o.aux.size())
+      return fail("--weights needs " + std::to_string(1 + o.aux.size()) + " values (next item, then each --aux)");
+    if (o.attributes.empty()) {
+      if (o.data.find("beauty") == std::string::npos)
+        return fail("--aux attributes needs --attributes FILE (the default is Beauty's)");
+      o.attributes = "beauty/beauty_item2attributes.json";
+    }
+    try {
+      std::filesystem::path apath(o.attributes);
+      if (!apath.is_absolute() && !std::filesystem::exists(apath)) apath = seqrec::data::data_file(o.attributes);
+      o.attributes_path = apath.string();
+    } catch (const seqrec::Error& e) {
+      return fail(e.what());
+    }
+  }
 
 #if defined(SEQREC_WITH_MPI)
   std::optional<seqrec::dist::MpiSession> mpi;

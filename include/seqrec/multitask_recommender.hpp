@@ -1,0 +1,399 @@
+// MultiTaskRecommender<Encoder, Combinator>: SequentialRecommender's next-item model (shared item embedding,
+// encoder, dot-product head, BCE with sampled negatives) plus an auxiliary task on the same hidden states:
+// AttributeHead predicts, at every position, the attributes of that position's target item (multi-label
+// BCE). The two losses are combined by a loss combinator (losses/combinators.hpp) over K = 2 tasks, task 0
+// the next item and task 1 the attributes:
+//
+//   using Model = seqrec::MultiTaskRecommender<seqrec::sequence::SelfAttentionEncoder<float, Space>,
+//                                              seqrec::losses::UncertaintyWeighting<2>>;
+//   Model model(space, num_items, config, seed, attributes, Model::combinator_type(), make_encoder);
+//
+// Per step each task's upstream gradient (dscores, dlogits) is scaled by its current weight before both heads
+// back-propagate into the shared dhidden; the combinator then learns (update) and, at the end of an epoch,
+// end_epoch() hands it the epoch's mean task losses. Scoring (score, score_all, set_scoring_windows) is the
+// next-item model's, so the evaluators take this model as they take SequentialRecommender.
+//
+// With weights {1, 0} the trajectory is SequentialRecommender's with the same seed: the attribute head's
+// initial weights come from a stream the model's RandomSource never hands out, and a zero-weighted task
+// adds exact zeros to every shared gradient.
+//
+// save/load cover parameters, optimizer and random position; the combinator's own state (learned
+// log-variances, GradNorm's weights, DWA's loss history) is not in the checkpoint and restarts on load.
+#pragma once
+
+#include <seqrec/core/concepts.hpp>
+#include <seqrec/core/error.hpp>
+#include <seqrec/core/linalg.hpp>
+#include <seqrec/core/parameter.hpp>
+#include <seqrec/core/random.hpp>
+#include <seqrec/core/view.hpp>
+#include <seqrec/data/attributes.hpp>
+#include <seqrec/data/batch.hpp>
+#include <seqrec/data/interactions.hpp>
+#include <seqrec/heads/attribute_head.hpp>
+#include <seqrec/heads/dot_product.hpp>
+#include <seqrec/losses/binary_cross_entropy.hpp>
+#include <seqrec/losses/combinators.hpp>
+#include <seqrec/sequence/embedding.hpp>
+#include <seqrec/sequential_recommender.hpp>
+#include <seqrec/train/adam.hpp>
+#include <seqrec/train/checkpoint.hpp>
+
+#include <Kokkos_Core.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace seqrec {
+
+// A combinator chosen at run time (seqrec-train's --combinator) among the five of losses/combinators.hpp.
+// It declares needs_grad_norms (the static interface) but grad_norms_needed() says whether the one it holds
+// reads them, so the model takes the separate-buffer GradNorm path only for GradNorm.
+template <std::size_t K>
+class RuntimeCombinator {
+ public:
+  using Variant = std::variant<losses::Sum<K>, losses::Weighted<K>, losses::UncertaintyWeighting<K>,
+                               losses::GradNorm<K>, losses::DynamicWeightAverage<K>>;
+  static constexpr std::size_t num_tasks = K;
+  static constexpr bool needs_grad_norms = true;
+
+  RuntimeCombinator() : c_(losses::Sum<K>()) {}
+  template <class C>
+  explicit RuntimeCombinator(C c) : c_(std::move(c)) {}
+
+  // name: sum | weighted | uncertainty | gradnorm | dwa; `weights` only for weighted (empty: all 1).
+  static RuntimeCombinator make(const std::string& name, const std::vector<double>& weights = {}) {
+    SEQREC_REQUIRE(weights.empty() || name == "weighted", "combinator ", name,
+                   " learns or fixes its own weights; explicit weights need the weighted combinator");
+    if (name == "sum") return RuntimeCombinator(losses::Sum<K>());
+    if (name == "weighted") {
+      losses::TaskValues<K> w;
+      w.fill(1.0);
+      if (!weights.empty()) {
+        SEQREC_REQUIRE(weights.size() == K, "weighted combinator: ", weights.size(), " weights for ", K, " tasks");
+        std::copy(weights.begin(), weights.end(), w.begin());
+      }
+      return RuntimeCombinator(losses::Weighted<K>(w));
+    }
+    if (name == "uncertainty") return RuntimeCombinator(losses::UncertaintyWeighting<K>());
+    if (name == "gradnorm") return RuntimeCombinator(losses::GradNorm<K>());
+    if (name == "dwa") return RuntimeCombinator(losses::DynamicWeightAverage<K>());
+    SEQREC_THROW(Errc::invalid_argument, "unknown combinator '", name,
+                 "' (sum, weighted, uncertainty, gradnorm or dwa)");
+  }
+
+  bool grad_norms_needed() const { return std::holds_alternative<losses::GradNorm<K>>(c_); }
+  std::string name() const {
+    return std::visit([](const auto& c) { return c.name(); }, c_);
+  }
+  losses::TaskValues<K> weights() const {
+    return std::visit([](const auto& c) { return losses::TaskValues<K>(c.weights()); }, c_);
+  }
+  double combine(const losses::TaskValues<K>& l) {
+    return std::visit([&](auto& c) { return c.combine(l); }, c_);
+  }
+  void update(const losses::TaskValues<K>& l, const losses::TaskValues<K>& g) {
+    std::visit([&](auto& c) { c.update(l, g); }, c_);
+  }
+  void end_epoch(const losses::TaskValues<K>& l) {
+    std::visit([&](auto& c) { c.end_epoch(l); }, c_);
+  }
+  const Variant& get() const { return c_; }
+
+ private:
+  Variant c_;
+};
+
+static_assert(losses::check_loss_combinator<RuntimeCombinator<2>>());
+
+template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>>
+class MultiTaskRecommender {
+  static_assert(check_sequence_encoder<Encoder>());
+  static_assert(losses::check_loss_combinator<Combinator>());
+  static_assert(Combinator::num_tasks == 2,
+                "seqrec: MultiTaskRecommender has two tasks (next item, next item's attributes): use a combinator "
+                "over 2 tasks");
+
+ public:
+  using scalar_type = typename Encoder::scalar_type;
+  using execution_space = typename Encoder::execution_space;
+  using memory_space = typename execution_space::memory_space;
+  using combinator_type = Combinator;
+  using T = scalar_type;
+  using Space = execution_space;
+  using rows_type = View2<T, Space>;
+  using TaskValues = losses::TaskValues<2>;
+  static constexpr std::size_t num_tasks = 2;
+  static constexpr const char* task_names[2] = {"next_item", "attributes"};
+
+  // `attributes` must be aligned with the interactions' dense item ids (data::read_item_attributes_json).
+  template <class MakeEncoder>
+  MultiTaskRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
+                       const data::ItemAttributes& attributes, Combinator combinator, MakeEncoder&& make)
+      : config_(config),
+        rng_(seed),
+        combinator_(std::move(combinator)),
+        items_(space, params_, "items", num_items + 1, config.dim),
+        encoder_(make(space, params_, config.dim)),
+        // Registered after the encoder: the next-item parameters come first, in SequentialRecommender's order.
+        attr_head_(space, params_, "attributes", config.dim, attributes.num_attributes()) {
+    SEQREC_REQUIRE(num_items > 0, "MultiTaskRecommender: there are no items");
+    SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "MultiTaskRecommender: batch (", config.batch,
+                   ") and negatives (", config.negatives, ") must be positive");
+    SEQREC_REQUIRE(attributes.num_items() == num_items, "MultiTaskRecommender: the attributes cover ",
+                   attributes.num_items(), " items, the model has ", num_items,
+                   " (read them against the same interactions)");
+    table_ = heads::make_attribute_table(space, attributes);
+    const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
+    items_.init_normal(space, rng_.next(), stddev);
+    encoder_.init(space, rng_);
+    // A stream the RandomSource never reaches (it counts up from 0), so every later draw matches
+    // SequentialRecommender's.
+    attr_head_.init(space, rng_.stream(attribute_init_stream));
+    optimizer_.emplace(space, params_, config.adam);
+    const index_t rows = config.batch * maxlen(), A = attributes.num_attributes();
+    train_ws_ = encoder_.make_workspace(space, config.batch);
+    hidden_ = make_uninitialized<rows_type>(space, "MultiTask::hidden", rows, config.dim);
+    dhidden_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden", rows, config.dim);
+    cand_ = make_uninitialized<View2<id_t, Space>>(space, "MultiTask::candidates", rows, 1 + config.negatives);
+    targets_ = make_uninitialized<View1<id_t, Space>>(space, "MultiTask::targets", rows);
+    scores_ = make_uninitialized<rows_type>(space, "MultiTask::scores", rows, 1 + config.negatives);
+    dscores_ = make_uninitialized<rows_type>(space, "MultiTask::dscores", rows, 1 + config.negatives);
+    logits_ = make_uninitialized<rows_type>(space, "MultiTask::logits", rows, A);
+    dlogits_ = make_uninitialized<rows_type>(space, "MultiTask::dlogits", rows, A);
+    epoch_sum_.fill(0.0);
+    last_.fill(0.0);
+  }
+
+  static constexpr std::uint64_t attribute_init_stream = std::uint64_t(1) << 62;
+
+  index_t maxlen() const { return encoder_.maxlen(); }
+  index_t batch_size() const { return config_.batch; }
+  View2<const id_t, Space> candidates() const { return cand_; }
+  index_t dim() const { return config_.dim; }
+  index_t num_items() const { return items_.rows() - 1; }
+  index_t num_attributes() const { return attr_head_.num_attributes(); }
+  const ParameterSet<T, Space>& parameters() const { return params_; }
+  const sequence::Embedding<T, Space>& items() const { return items_; }
+  const Encoder& encoder() const { return encoder_; }
+  const heads::AttributeHead<T, Space>& attribute_head() const { return attr_head_; }
+  const heads::AttributeTable<Space>& attribute_table() const { return table_; }
+  train::Adam<T, Space>& optimizer() { return *optimizer_; }
+  RandomSource& random() { return rng_; }
+  Combinator& combinator() { return combinator_; }
+  const Combinator& combinator() const { return combinator_; }
+  std::string combinator_name() const { return combinator_.name(); }
+  // The weights the next step uses (log them per epoch).
+  TaskValues task_weights() const { return combinator_.weights(); }
+  // Unweighted task losses of the last train_step, and the objective the combinator reported for it.
+  const TaskValues& last_task_losses() const { return last_; }
+  double last_objective() const { return last_objective_; }
+
+  void save(const std::filesystem::path& path, std::int64_t epoch) const {
+    train::save_checkpoint(path, params_, &*optimizer_,
+                           train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
+  }
+  std::int64_t load(const std::filesystem::path& path) {
+    const auto state = train::load_checkpoint<T, Space, train::Adam<T, Space>>(path, params_, &*optimizer_);
+    rng_ = RandomSource(state.seed);
+    rng_.set_streams_used(state.streams_used);
+    return state.epoch;
+  }
+
+  // One optimisation step on both tasks. Returns the combined objective (combinator.combine) with the
+  // next-item loss's count; the task losses are in last_task_losses(). Throws Errc::numeric, naming the first
+  // parameter with a NaN/Inf gradient, when a task loss is not finite. `sync` as in SequentialRecommender.
+  template <class Sync = NoGradientSync>
+  losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
+                               Sync&& sync = {}) {
+    SEQREC_REQUIRE(
+        batch.capacity() == config_.batch && batch.maxlen() == maxlen() && batch.num_negatives() == config_.negatives,
+        "train_step: batch is ", batch.capacity(), "x", batch.maxlen(), "x", batch.num_negatives(),
+        ", the model expects ", config_.batch, "x", maxlen(), "x", config_.negatives);
+    pack_candidates(space, batch);
+    params_.zero_grad(space);
+    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
+    head_.forward(space, hidden_, cand_, scores_, items_);
+    attr_head_.forward(space, hidden_, logits_);
+    const auto l0 = loss_.forward_backward(space, scores_, cand_, dscores_);
+    const auto l1 = attr_head_.loss(space, logits_, targets_, table_, dlogits_);
+    if (!std::isfinite(l0.value) || !std::isfinite(l1.value)) {
+      params_.require_finite(space, "multi-task training step with a non-finite loss");
+      SEQREC_THROW(Errc::numeric, "the training losses are ", l0.value, " (next item) and ", l1.value,
+                   " (attributes) while every parameter is finite");
+    }
+    const TaskValues losses{l0.value, l1.value};
+    last_ = losses;
+    last_objective_ = combinator_.combine(losses);
+    losses::scale_gradients(space, combinator_, dscores_, dlogits_);
+    head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
+    TaskValues norms{};
+    if (grad_norms_needed()) {
+      // Each task's gradient on h apart for its norm (unweighted: divided by the weight it was scaled by).
+      if (dhidden_aux_.extent(0) != dhidden_.extent(0))
+        dhidden_aux_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden_aux", dhidden_.extent(0), dim());
+      attr_head_.backward(space, hidden_, dlogits_, dhidden_aux_);
+      const auto w = combinator_.weights();
+      norms = {w[0] > 0 ? losses::gradient_norm(space, dhidden_) / w[0] : 0.0,
+               w[1] > 0 ? losses::gradient_norm(space, dhidden_aux_) / w[1] : 0.0};
+      add_into(space, dhidden_, dhidden_aux_);
+    } else {
+      attr_head_.backward(space, hidden_, dlogits_, dhidden_, true);
+    }
+    encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
+    const losses::LossValue reported = sync(space, *this, batch, losses::LossValue{last_objective_, l0.count});
+    combinator_.update(losses, norms);
+    optimizer_->step(space);
+    for (std::size_t k = 0; k < 2; ++k) epoch_sum_[k] += losses[k];
+    ++epoch_steps_;
+    return reported;
+  }
+
+  // Ends an epoch: the mean task losses of its steps go to the combinator (DWA sets the next epoch's weights
+  // here) and are returned. A no-op returning zeros when no step ran.
+  TaskValues end_epoch() {
+    TaskValues mean{};
+    if (epoch_steps_ == 0) return mean;
+    for (std::size_t k = 0; k < 2; ++k) mean[k] = epoch_sum_[k] / double(epoch_steps_);
+    combinator_.end_epoch(mean);
+    epoch_sum_.fill(0.0);
+    epoch_steps_ = 0;
+    return mean;
+  }
+
+  // Mean task losses over `batch` without a step (inference mode, no gradients).
+  TaskValues evaluate_losses(const Space& space, const data::SequenceBatch<Space>& batch) {
+    pack_candidates(space, batch);
+    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, false, RandomStream());
+    head_.forward(space, hidden_, cand_, scores_, items_);
+    attr_head_.forward(space, hidden_, logits_);
+    rows_type none;
+    const auto l0 = loss_.forward_backward(space, scores_, cand_, none);
+    const auto l1 = attr_head_.loss(space, logits_, targets_, table_, none);
+    return {l0.value, l1.value};
+  }
+
+  // Scoring: exactly SequentialRecommender's (the next-item task).
+  void set_scoring_windows(const Space& space, const data::Sequences& history, index_t eval_batch = 256) {
+    const index_t L = maxlen();
+    View2<id_t, Space> w = make_uninitialized<View2<id_t, Space>>(space, "MultiTask::windows", history.num_users(), L);
+    auto h = Kokkos::create_mirror_view(w);
+    for (index_t u = 0; u < history.num_users(); ++u) {
+      const index_t n = history.length(u), take = std::min(n, L);
+      for (index_t t = 0; t < L - take; ++t) h(u, t) = 0;
+      for (index_t t = 0; t < take; ++t) h(u, L - take + t) = history.items[history.offsets[u] + n - take + t];
+    }
+    Kokkos::deep_copy(space, w, h);
+    space.fence();
+    windows_ = w;
+    if (eval_ws_.batch != eval_batch) {
+      eval_ws_ = encoder_.make_workspace(space, eval_batch);
+      eval_ids_ = make_uninitialized<View2<id_t, Space>>(space, "MultiTask::eval_ids", eval_batch, L);
+      eval_hidden_ = make_uninitialized<rows_type>(space, "MultiTask::eval_hidden", eval_batch * L, dim());
+      eval_last_ = make_uninitialized<rows_type>(space, "MultiTask::eval_last", eval_batch, dim());
+    }
+  }
+
+  void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
+             View2<T, Space> scores) {
+    SEQREC_REQUIRE(windows_.extent(0) > 0, "score: call set_scoring_windows first");
+    encode_last(space, users);
+    head_.forward(space, eval_last_rows(users.extent(0)), candidates, scores, items_);
+  }
+
+  void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
+    SEQREC_REQUIRE(windows_.extent(0) > 0, "score_all: call set_scoring_windows first");
+    SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
+    encode_last(space, users);
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), eval_last_rows(users.extent(0)), items_.table(), T(0),
+                 scores);
+  }
+
+  // The helpers below are public only because nvcc refuses device lambdas inside private member functions.
+  bool grad_norms_needed() const {
+    if constexpr (requires(const Combinator& c) { c.grad_norms_needed(); })
+      return combinator_.grad_norms_needed();
+    else
+      return Combinator::needs_grad_norms;
+  }
+
+  // As SequentialRecommender::pack_candidates, and targets(r) = the target of row r for the attribute task.
+  void pack_candidates(const Space& space, const data::SequenceBatch<Space>& batch) {
+    auto cand = cand_;
+    auto tgt = targets_;
+    auto targets = batch.targets;
+    auto negs = batch.negatives;
+    const index_t L = maxlen(), n = config_.negatives;
+    Kokkos::parallel_for(
+        "seqrec::MultiTask::pack_candidates",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {batch.capacity(), L}),
+        KOKKOS_LAMBDA(index_t b, index_t t) {
+          const index_t r = b * L + t;
+          const id_t target = targets(b, t);
+          cand(r, 0) = target;
+          tgt(r) = target;
+          for (index_t j = 0; j < n; ++j) cand(r, 1 + j) = target == 0 ? 0 : negs(b, t, j);
+        });
+  }
+
+  static void add_into(const Space& space, rows_type dst, rows_type src) {
+    auto* d = dst.data();
+    const auto* s = src.data();
+    Kokkos::parallel_for(
+        "seqrec::MultiTask::add_into", Kokkos::RangePolicy<Space>(space, 0, dst.size()),
+        KOKKOS_LAMBDA(std::int64_t i) { d[i] += s[i]; });
+  }
+
+  auto eval_last_rows(index_t n) const {
+    return Kokkos::subview(eval_last_, std::make_pair(index_t(0), n), Kokkos::ALL);
+  }
+
+  void encode_last(const Space& space, View1<const id_t, Space> users) {
+    const index_t n = users.extent(0), cap = eval_ids_.extent(0), L = maxlen(), d = dim();
+    SEQREC_REQUIRE(n <= cap, "score: ", n, " users in one call, the scoring workspace holds ", cap);
+    auto ids = eval_ids_;
+    auto windows = windows_;
+    const index_t num_users = windows.extent(0);
+    Kokkos::parallel_for(
+        "seqrec::MultiTask::gather_windows", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, L}),
+        KOKKOS_LAMBDA(index_t b, index_t t) {
+          const id_t u = b < n ? users(b) : id_t(-1);
+          ids(b, t) = (u >= 0 && u < num_users) ? windows(u, t) : 0;
+        });
+    encoder_.forward(space, eval_ids_, items_, eval_hidden_, eval_ws_, false, RandomStream());
+    auto hidden = eval_hidden_;
+    auto last = eval_last_;
+    Kokkos::parallel_for(
+        "seqrec::MultiTask::last_state", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, d}),
+        KOKKOS_LAMBDA(index_t b, index_t k) { last(b, k) = hidden(b * L + L - 1, k); });
+  }
+
+ private:
+  RecommenderConfig config_;
+  RandomSource rng_;
+  Combinator combinator_;
+  ParameterSet<T, Space> params_;
+  sequence::Embedding<T, Space> items_;
+  Encoder encoder_;
+  heads::DotProduct<T, Space> head_;
+  losses::BinaryCrossEntropy<T, Space> loss_;
+  heads::AttributeHead<T, Space> attr_head_;
+  heads::AttributeTable<Space> table_;
+  std::optional<train::Adam<T, Space>> optimizer_;
+  typename Encoder::Workspace train_ws_, eval_ws_;
+  rows_type hidden_, dhidden_, dhidden_aux_, scores_, dscores_, logits_, dlogits_, eval_hidden_, eval_last_;
+  View2<id_t, Space> cand_, eval_ids_, windows_;
+  View1<id_t, Space> targets_;
+  TaskValues epoch_sum_, last_;
+  double last_objective_ = 0;
+  std::int64_t epoch_steps_ = 0;
+};
+
+}  // namespace seqrec
