@@ -23,7 +23,6 @@ stdout: the same JSON lines as sasrec_torch.py: one per epoch {"impl":"pytorch",
 then (with --eval) {"impl":"pytorch","test_hr10":..,"test_ndcg10":..}, then a final
 {"impl":"pytorch","seconds_per_epoch":..,"peak_rss_mb":..,"torch_version":..}.
 """
-import argparse
 import math
 import os
 import sys
@@ -35,8 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sasrec_torch import (NegativeSampler, default_data_dir, leave_one_out, read_sasrec,  # noqa: E402
-                          train_and_report)
+from sasrec_torch import NegativeSampler, peer_arguments, peer_setup, train_and_report  # noqa: E402
 
 
 def left_aligned(seq, maxlen):
@@ -92,33 +90,8 @@ class GRU4Rec(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--data", default="games/games.txt", help="absolute, or relative to $SEQREC_DATA")
-    ap.add_argument("--format", default="sasrec", choices=["sasrec"])
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--maxlen", type=int, default=50)
-    ap.add_argument("--dim", type=int, default=50)
-    ap.add_argument("--layers", type=int, default=1)
-    ap.add_argument("--dropout", type=float, default=0.5)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
-    ap.add_argument("--negatives", type=int, default=100)
-    ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
-    ap.add_argument("--device", default="cpu", help="cpu | cuda")
-    a = ap.parse_args()
-    dev = torch.device(a.device)
-
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-
-    path = a.data if os.path.isabs(a.data) or os.path.exists(a.data) else os.path.join(default_data_dir(), a.data)
-    t0 = time.perf_counter()
-    seqs, num_items = read_sasrec(path)
-    train, valid, test = leave_one_out(seqs)
+    a = peer_arguments(__doc__, lambda ap: (ap.add_argument("--layers", type=int, default=1)))
+    dev, rng, path, t0, seqs, num_items, train, valid, test = peer_setup(a)
     L = a.maxlen
     trainable = np.array([u for u, s in enumerate(train) if len(s) >= 2])
     # The window of seqrec's batcher: the last L (input, target) pairs of the training sequence.

@@ -227,6 +227,41 @@ def evaluate_test(model, train, valid, test, seqs, num_items, maxlen, negatives,
 
 
 
+def peer_arguments(doc, add_model_arguments):
+    """The command line every PyTorch peer shares, with the model's own options in between."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", default="games/games.txt", help="absolute, or relative to $SEQREC_DATA")
+    ap.add_argument("--format", default="sasrec", choices=["sasrec"])
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--maxlen", type=int, default=50)
+    ap.add_argument("--dim", type=int, default=50)
+    add_model_arguments(ap)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--lr", type=float, default=0.001)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
+    ap.add_argument("--negatives", type=int, default=100)
+    ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
+    ap.add_argument("--device", default="cpu", help="cpu | cuda")
+    return ap.parse_args()
+
+
+def peer_setup(a):
+    """Threads, seeds and the leave-one-out split of --data: (dev, rng, path, t0, seqs, num_items, train, valid,
+    test), t0 the start of reading."""
+    dev = torch.device(a.device)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    path = a.data if os.path.isabs(a.data) or os.path.exists(a.data) else os.path.join(default_data_dir(), a.data)
+    t0 = time.perf_counter()
+    seqs, num_items = read_sasrec(path)
+    train, valid, test = leave_one_out(seqs)
+    return dev, rng, path, t0, seqs, num_items, train, valid, test
+
+
 def train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, dev, data):
     """The timed epochs, the optional test and the final JSON line, shared by the PyTorch peers (same loop,
     same output): data = (train, valid, test, seqs, num_items, maxlen)."""
@@ -270,34 +305,9 @@ def train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, de
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--data", default="games/games.txt", help="absolute, or relative to $SEQREC_DATA")
-    ap.add_argument("--format", default="sasrec", choices=["sasrec"])
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--maxlen", type=int, default=50)
-    ap.add_argument("--dim", type=int, default=50)
-    ap.add_argument("--blocks", type=int, default=2)
-    ap.add_argument("--heads", type=int, default=1)
-    ap.add_argument("--dropout", type=float, default=0.5)
-    ap.add_argument("--lr", type=float, default=0.001)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--eval", action="store_true", help="sampled test HR@10/NDCG@10 after training")
-    ap.add_argument("--negatives", type=int, default=100)
-    ap.add_argument("--max-eval-users", type=int, default=0, help="seeded sample of evaluated users (0: all)")
-    ap.add_argument("--device", default="cpu", help="cpu | cuda")
-    a = ap.parse_args()
-    dev = torch.device(a.device)
-
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-
-    path = a.data if os.path.isabs(a.data) or os.path.exists(a.data) else os.path.join(default_data_dir(), a.data)
-    t0 = time.perf_counter()
-    seqs, num_items = read_sasrec(path)
-    train, valid, test = leave_one_out(seqs)
+    a = peer_arguments(__doc__, lambda ap: (ap.add_argument("--blocks", type=int, default=2),
+                                            ap.add_argument("--heads", type=int, default=1)))
+    dev, rng, path, t0, seqs, num_items, train, valid, test = peer_setup(a)
     L = a.maxlen
     trainable = np.array([u for u, s in enumerate(train) if len(s) >= 2])
     inputs = np.stack([right_aligned(train[u][:-1], L) for u in trainable])
