@@ -3,13 +3,16 @@
 // evaluation) and, last, one JSON object with the final metrics.
 //
 //   seqrec-train --data games/games.txt --format sasrec --model sasrec --epochs 200 --patience 20
-//   seqrec-train --data beauty/beauty.txt --aux attributes --combinator uncertainty   (multi-task, SASRec only)
+//   seqrec-train --data beauty/beauty.txt --format user-lines --aux attributes --combinator uncertainty
+//   seqrec-train --data ml-100k/u.data --format ml-100k --aux genres            (next item + its genres)
+//   seqrec-train --data ml-100k/u.data --format ml-100k --context time+user     (context-aware head)
 #include <seqrec/completion/als.hpp>
 #include <seqrec/completion/blend.hpp>
 #include <seqrec/completion/bpr_mf.hpp>
 #include <seqrec/completion/ease.hpp>
 #include <seqrec/completion/item_knn.hpp>
 #include <seqrec/completion/popularity.hpp>
+#include <seqrec/context_recommender.hpp>
 #include <seqrec/core.hpp>
 #include <seqrec/data/attributes.hpp>
 #include <seqrec/data/batch.hpp>
@@ -43,6 +46,7 @@
 #include <span>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -75,12 +79,21 @@ struct Options {
   std::string distributed;  // "", data-parallel or fedavg (under mpirun)
   int local_epochs = 1;     // fedavg: local epochs per round
   double fed_clip = 0, fed_noise = 0;
-  std::vector<std::string> aux;  // auxiliary tasks (multi-task training); only "attributes" so far
-  std::string attributes;        // item attribute file (--attributes, as given)
+  std::vector<std::string> aux;  // auxiliary tasks (multi-task training): attributes or genres
+  std::string attributes;        // item attribute file (--attributes, as given; for genres: u.item)
   std::string attributes_path;   // ... resolved against $SEQREC_DATA
+  std::string context;           // context-aware head: time, user or time+user ("": plain head)
+  std::string users;             // MovieLens user file for --context user (as given)
+  std::string users_path;        // ... resolved against $SEQREC_DATA
   std::string combinator;        // how the task losses combine ("": sum, or weighted when --weights is given)
   std::vector<double> weights;   // --weights for the weighted combinator, one per task
 };
+
+// The plain next-item model: the only one --blend and --distributed take (their code is instantiated for it alone).
+template <class M>
+struct IsPlain : std::false_type {};
+template <class E>
+struct IsPlain<seqrec::SequentialRecommender<E>> : std::true_type {};
 
 // This process's place in an MPI job (one rank, no communicator, when not distributed).
 struct Job {
@@ -257,6 +270,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     m.end_epoch();
     m.task_weights();
   };
+  constexpr bool plain = IsPlain<Model>::value;
   const auto split = seqrec::data::leave_one_out(data);
   const bool data_parallel = o.distributed == "data-parallel", fedavg = o.distributed == "fedavg";
   // FedAvg: this rank is a client that holds only its users' training sequences (users u = rank mod ranks).
@@ -348,9 +362,12 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
         const auto rs = seqrec::RandomStream(o.seed, (epoch << 20) + b);
         if (data_parallel) {
 #if defined(SEQREC_WITH_MPI)
-          const auto [lo, hi] = seqrec::dist::rank_slice(0, seqrec::index_t(users.extent(0)), g_job.rank, g_job.ranks);
-          batcher.build(space, Kokkos::subview(users, Kokkos::make_pair(lo, hi)), batch, rs);
-          loss_sum += model.train_step(space, batch, model.random().next(), *sync).value;
+          if constexpr (plain) {
+            const auto [lo, hi] =
+                seqrec::dist::rank_slice(0, seqrec::index_t(users.extent(0)), g_job.rank, g_job.ranks);
+            batcher.build(space, Kokkos::subview(users, Kokkos::make_pair(lo, hi)), batch, rs);
+            loss_sum += model.train_step(space, batch, model.random().next(), *sync).value;
+          }
 #endif
         } else {
           batcher.build(space, users, batch, rs);
@@ -381,9 +398,8 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
       line["task_losses"] = means;
       line["task_weights"] = w;
       if (!o.json_only)
-        std::fprintf(stderr,
-                     "epoch %3d tasks (%s): next item loss %.4f weight %.4f, attributes loss %.4f weight %.4f\n", epoch,
-                     model.combinator_name().c_str(), means[0], w[0], means[1], w[1]);
+        std::fprintf(stderr, "epoch %3d tasks (%s): next item loss %.4f weight %.4f, %s loss %.4f weight %.4f\n", epoch,
+                     model.combinator_name().c_str(), means[0], w[0], o.aux[0].c_str(), means[1], w[1]);
     }
 #if defined(SEQREC_WITH_MPI)
     if (fedavg) {
@@ -461,6 +477,10 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     out["combinator"] = model.combinator_name();
     out["task_weights"] = model.task_weights();
   }
+  if (!o.context.empty()) {
+    out["context"] = o.context;
+    if (!o.users.empty()) out["users"] = o.users;
+  }
   if (!o.distributed.empty()) {
     out["distributed"] = o.distributed;
     out["ranks"] = g_job.ranks;
@@ -493,7 +513,8 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
     out["full_test_ndcg10"] = m.ndcg_at(10);
     out["full_eval_seconds"] = seconds_since(te);
   }
-  if (!o.blend.empty()) out.update(run_blend(o, model, split, valid_windows, test_windows, full_history));
+  if constexpr (plain)
+    if (!o.blend.empty()) out.update(run_blend(o, model, split, valid_windows, test_windows, full_history));
   if (!o.json_only) {
     std::fprintf(stderr,
                  "test (best epoch %d, sampled: 1 + %d negatives, %lld users): HR@10 %.4f  NDCG@10 %.4f"
@@ -516,6 +537,30 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
   return 0;
 }
 
+// Calls body(type_identity<Encoder>, make_encoder, name) with the encoder --model names.
+template <class T, class Body>
+int with_encoder(const Options& o, Body&& body) {
+  using Space = Kokkos::DefaultExecutionSpace;
+  if (o.model == "sasrec") {
+    using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+    const seqrec::sequence::SelfAttentionConfig sa{o.maxlen, o.blocks, o.heads, o.dropout, 0};
+    return body(
+        std::type_identity<Encoder>{},
+        [sa](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, sa); }, "sasrec");
+  }
+  const seqrec::sequence::RecurrentConfig rc{o.maxlen, o.layers, o.dropout};
+  if (o.model == "gru4rec") {
+    using Encoder = seqrec::sequence::RecurrentEncoder<seqrec::sequence::Gru<T, Space>>;
+    return body(
+        std::type_identity<Encoder>{},
+        [rc](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, rc); }, "gru4rec");
+  }
+  using Encoder = seqrec::sequence::RecurrentEncoder<seqrec::sequence::Lstm<T, Space>>;
+  return body(
+      std::type_identity<Encoder>{},
+      [rc](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, rc); }, "lstm");
+}
+
 template <class T>
 int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   using Space = Kokkos::DefaultExecutionSpace;
@@ -526,40 +571,40 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   cfg.adam.lr = o.lr;
   cfg.adam.l2 = o.l2;
   cfg.adam.clip_norm = o.clip;
-  if (o.model == "sasrec") {
-    seqrec::sequence::SelfAttentionConfig sa{o.maxlen, o.blocks, o.heads, o.dropout, 0};
-    using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
-    if (!o.aux.empty()) {  // next item + the next item's attributes on one encoder
-      const auto attributes = seqrec::data::read_item_attributes_json(o.attributes_path, data);
+  return with_encoder<T>(o, [&]<class Encoder>(std::type_identity<Encoder>, auto make, const char* name) {
+    if (!o.context.empty()) {  // the context-aware head in place of the plain one
+      std::optional<seqrec::data::UserInfo> users;
+      if (!o.users_path.empty()) users = seqrec::data::read_ml100k_users(o.users_path, data);
+      auto sorted = data;
+      sorted.sort_chronological();
+      const auto schema =
+          seqrec::heads::ContextSchema::parse(o.context, users ? seqrec::index_t(users->occupations.size()) : 0);
+      auto table = seqrec::heads::ContextTable<Space>::build(space, seqrec::data::Sequences::from(sorted),
+                                                             users ? &*users : nullptr, schema);
       if (!o.json_only)
-        std::fprintf(stderr, "attributes: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
-                     (long long)attributes.covered_items(), (long long)data.num_items(),
+        std::fprintf(stderr, "context %s: %lld fields, %lld values\n", o.context.c_str(),
+                     (long long)schema.num_fields(), (long long)schema.total());
+      const auto split = seqrec::data::leave_one_out(data);
+      seqrec::ContextRecommender<Encoder> model(space, data.num_items(), cfg, o.seed, std::move(table),
+                                                split.train_sequences, make);
+      return run(o, data, model, name);
+    }
+    if (!o.aux.empty()) {  // next item + the next item's attributes (or genres) on one encoder
+      const auto attributes = o.aux[0] == "genres" ? seqrec::data::read_ml100k_items(o.attributes_path, data).genres
+                                                   : seqrec::data::read_item_attributes_json(o.attributes_path, data);
+      if (!o.json_only)
+        std::fprintf(stderr, "%s: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
+                     o.aux[0].c_str(), (long long)attributes.covered_items(), (long long)data.num_items(),
                      (long long)attributes.num_attributes(), (long long)attributes.skipped_items);
       using Combinator = seqrec::RuntimeCombinator<2>;
-      const std::string name = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
-      seqrec::MultiTaskRecommender<Encoder, Combinator> model(
-          space, data.num_items(), cfg, o.seed, attributes, Combinator::make(name, o.weights),
-          [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, sa); });
-      return run(o, data, model, "sasrec");
+      const std::string combinator = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
+      seqrec::MultiTaskRecommender<Encoder, Combinator> model(space, data.num_items(), cfg, o.seed, attributes,
+                                                              Combinator::make(combinator, o.weights), make);
+      return run(o, data, model, name);
     }
-    seqrec::SequentialRecommender<Encoder> model(
-        space, data.num_items(), cfg, o.seed,
-        [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, sa); });
-    return run(o, data, model, "sasrec");
-  }
-  seqrec::sequence::RecurrentConfig rc{o.maxlen, o.layers, o.dropout};
-  if (o.model == "gru4rec") {
-    using Encoder = seqrec::sequence::RecurrentEncoder<seqrec::sequence::Gru<T, Space>>;
-    seqrec::SequentialRecommender<Encoder> model(
-        space, data.num_items(), cfg, o.seed,
-        [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, rc); });
-    return run(o, data, model, "gru4rec");
-  }
-  using Encoder = seqrec::sequence::RecurrentEncoder<seqrec::sequence::Lstm<T, Space>>;
-  seqrec::SequentialRecommender<Encoder> model(
-      space, data.num_items(), cfg, o.seed,
-      [&](const Space& s, auto& params, seqrec::index_t dim) { return Encoder(s, params, dim, rc); });
-  return run(o, data, model, "lstm");
+    seqrec::SequentialRecommender<Encoder> model(space, data.num_items(), cfg, o.seed, make);
+    return run(o, data, model, name);
+  });
 }
 
 }  // namespace
@@ -610,10 +655,18 @@ int main(int argc, char* argv[]) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--fed-noise", o.fed_noise, "fedavg: Gaussian noise multiplier on the clipped average")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--aux", o.aux, "auxiliary task trained with the next item (repeatable; sasrec): attributes");
+  app.add_option("--aux", o.aux,
+                 "auxiliary task trained with the next item: attributes (item attribute JSON) or genres "
+                 "(MovieLens-100K u.item)")
+      ->check(CLI::IsMember({"attributes", "genres"}));
   app.add_option("--attributes", o.attributes,
-                 "item attributes, {\"item\": [attribute ids]} JSON (default for Beauty: "
-                 "beauty/beauty_item2attributes.json)");
+                 "item attributes: {\"item\": [attribute ids]} JSON for --aux attributes (default for Beauty: "
+                 "beauty/beauty_item2attributes.json), u.item for --aux genres (default ml-100k/u.item)");
+  app.add_option("--context", o.context,
+                 "context-aware head: time (gap, hour, weekday), user (age, gender, "
+                 "occupation) or time+user")
+      ->check(CLI::IsMember({"time", "user", "time+user"}));
+  app.add_option("--users", o.users, "MovieLens-100K u.user for --context user (default ml-100k/u.user)");
   app.add_option("--combinator", o.combinator, "how the task losses combine (default sum)")
       ->check(CLI::IsMember({"sum", "weighted", "uncertainty", "gradnorm", "dwa"}));
   app.add_option("--weights", o.weights, "task weights for --combinator weighted, e.g. 1,0.5 (next item first)")
@@ -626,17 +679,14 @@ int main(int argc, char* argv[]) {
       return 2;
     };
     if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");
-    for (std::size_t i = 0; i < o.aux.size(); ++i) {
-      if (o.aux[i] != "attributes")
-        return fail("--aux " + o.aux[i] + ": only --aux attributes is implemented (genres and rating are not yet)");
-      if (i > 0) return fail("--aux attributes is given twice");
-    }
-    if (o.model != "sasrec") return fail("--aux is implemented for --model sasrec only");
+    if (o.aux.size() > 1) return fail("one --aux task at a time (the model has two tasks: next item and one more)");
+    if (!o.blend.empty()) return fail("--blend takes the plain model (without --aux)");
     if (!o.distributed.empty()) return fail("--aux does not combine with --distributed");
     if (!o.weights.empty() && !o.combinator.empty() && o.combinator != "weighted")
       return fail("--weights applies to --combinator weighted only");
     if (!o.weights.empty() && o.weights.size() != 1 + o.aux.size())
       return fail("--weights needs " + std::to_string(1 + o.aux.size()) + " values (next item, then each --aux)");
+    if (o.attributes.empty() && o.aux[0] == "genres") o.attributes = "ml-100k/u.item";
     if (o.attributes.empty()) {
       if (o.data.find("beauty") == std::string::npos)
         return fail("--aux attributes needs --attributes FILE (the default is Beauty's)");
@@ -648,6 +698,31 @@ int main(int argc, char* argv[]) {
       o.attributes_path = apath.string();
     } catch (const seqrec::Error& e) {
       return fail(e.what());
+    }
+  }
+
+  if (!o.context.empty() || !o.users.empty()) {
+    auto fail = [](const std::string& why) {
+      std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
+      return 2;
+    };
+    if (o.context.empty()) return fail("--users needs --context user or time+user");
+    if (!o.aux.empty()) return fail("--context and --aux do not combine yet (one model change at a time)");
+    if (!o.distributed.empty()) return fail("--context does not combine with --distributed");
+    if (!o.blend.empty()) return fail("--blend takes the plain model (without --context)");
+    if (o.context != "time") {
+      if (o.users.empty()) {
+        if (o.data.find("ml-100k") == std::string::npos)
+          return fail("--context " + o.context + " needs --users FILE (MovieLens-100K's u.user)");
+        o.users = "ml-100k/u.user";
+      }
+      try {
+        std::filesystem::path upath(o.users);
+        if (!upath.is_absolute() && !std::filesystem::exists(upath)) upath = seqrec::data::data_file(o.users);
+        o.users_path = upath.string();
+      } catch (const seqrec::Error& e) {
+        return fail(e.what());
+      }
     }
   }
 

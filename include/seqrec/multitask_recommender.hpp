@@ -35,6 +35,7 @@
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/losses/combinators.hpp>
 #include <seqrec/sequence/embedding.hpp>
+#include <seqrec/sequence/scoring_windows.hpp>
 #include <seqrec/sequential_recommender.hpp>
 #include <seqrec/train/adam.hpp>
 #include <seqrec/train/checkpoint.hpp>
@@ -282,38 +283,18 @@ class MultiTaskRecommender {
 
   // Scoring: exactly SequentialRecommender's (the next-item task).
   void set_scoring_windows(const Space& space, const data::Sequences& history, index_t eval_batch = 256) {
-    const index_t L = maxlen();
-    View2<id_t, Space> w = make_uninitialized<View2<id_t, Space>>(space, "MultiTask::windows", history.num_users(), L);
-    auto h = Kokkos::create_mirror_view(w);
-    for (index_t u = 0; u < history.num_users(); ++u) {
-      const index_t n = history.length(u), take = std::min(n, L);
-      for (index_t t = 0; t < L - take; ++t) h(u, t) = 0;
-      for (index_t t = 0; t < take; ++t) h(u, L - take + t) = history.items[history.offsets[u] + n - take + t];
-    }
-    Kokkos::deep_copy(space, w, h);
-    space.fence();
-    windows_ = w;
-    if (eval_ws_.batch != eval_batch) {
-      eval_ws_ = encoder_.make_workspace(space, eval_batch);
-      eval_ids_ = make_uninitialized<View2<id_t, Space>>(space, "MultiTask::eval_ids", eval_batch, L);
-      eval_hidden_ = make_uninitialized<rows_type>(space, "MultiTask::eval_hidden", eval_batch * L, dim());
-      eval_last_ = make_uninitialized<rows_type>(space, "MultiTask::eval_last", eval_batch, dim());
-    }
+    windows_.set(space, encoder_, history, eval_batch);
   }
 
   void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
              View2<T, Space> scores) {
-    SEQREC_REQUIRE(windows_.extent(0) > 0, "score: call set_scoring_windows first");
-    encode_last(space, users);
-    head_.forward(space, eval_last_rows(users.extent(0)), candidates, scores, items_);
+    head_.forward(space, windows_.encode_last(space, encoder_, items_, users), candidates, scores, items_);
   }
 
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
-    SEQREC_REQUIRE(windows_.extent(0) > 0, "score_all: call set_scoring_windows first");
     SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
-    encode_last(space, users);
-    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), eval_last_rows(users.extent(0)), items_.table(), T(0),
-                 scores);
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), windows_.encode_last(space, encoder_, items_, users),
+                 items_.table(), T(0), scores);
   }
 
   // The helpers below are public only because nvcc refuses device lambdas inside private member functions.
@@ -351,30 +332,6 @@ class MultiTaskRecommender {
         KOKKOS_LAMBDA(std::int64_t i) { d[i] += s[i]; });
   }
 
-  auto eval_last_rows(index_t n) const {
-    return Kokkos::subview(eval_last_, std::make_pair(index_t(0), n), Kokkos::ALL);
-  }
-
-  void encode_last(const Space& space, View1<const id_t, Space> users) {
-    const index_t n = users.extent(0), cap = eval_ids_.extent(0), L = maxlen(), d = dim();
-    SEQREC_REQUIRE(n <= cap, "score: ", n, " users in one call, the scoring workspace holds ", cap);
-    auto ids = eval_ids_;
-    auto windows = windows_;
-    const index_t num_users = windows.extent(0);
-    Kokkos::parallel_for(
-        "seqrec::MultiTask::gather_windows", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, L}),
-        KOKKOS_LAMBDA(index_t b, index_t t) {
-          const id_t u = b < n ? users(b) : id_t(-1);
-          ids(b, t) = (u >= 0 && u < num_users) ? windows(u, t) : 0;
-        });
-    encoder_.forward(space, eval_ids_, items_, eval_hidden_, eval_ws_, false, RandomStream());
-    auto hidden = eval_hidden_;
-    auto last = eval_last_;
-    Kokkos::parallel_for(
-        "seqrec::MultiTask::last_state", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, d}),
-        KOKKOS_LAMBDA(index_t b, index_t k) { last(b, k) = hidden(b * L + L - 1, k); });
-  }
-
  private:
   RecommenderConfig config_;
   RandomSource rng_;
@@ -387,9 +344,10 @@ class MultiTaskRecommender {
   heads::AttributeHead<T, Space> attr_head_;
   heads::AttributeTable<Space> table_;
   std::optional<train::Adam<T, Space>> optimizer_;
-  typename Encoder::Workspace train_ws_, eval_ws_;
-  rows_type hidden_, dhidden_, dhidden_aux_, scores_, dscores_, logits_, dlogits_, eval_hidden_, eval_last_;
-  View2<id_t, Space> cand_, eval_ids_, windows_;
+  typename Encoder::Workspace train_ws_;
+  sequence::ScoringWindows<Encoder> windows_;
+  rows_type hidden_, dhidden_, dhidden_aux_, scores_, dscores_, logits_, dlogits_;
+  View2<id_t, Space> cand_;
   View1<id_t, Space> targets_;
   TaskValues epoch_sum_, last_;
   double last_objective_ = 0;
