@@ -17,10 +17,12 @@
 // initial weights come from a stream the model's RandomSource never hands out, and a zero-weighted task
 // adds exact zeros to every shared gradient.
 //
-// save/load cover parameters, optimizer and random position; the combinator's own state (learned
-// log-variances, GradNorm's weights, DWA's loss history) is not in the checkpoint and restarts on load.
+// save/load cover parameters, optimizer and random position, and the combinator's own state (learned
+// log-variances, GradNorm's weights, DWA's loss history) in a small file next to the checkpoint
+// (combinator_path), written atomically as well.
 #pragma once
 
+#include <seqrec/core/atomic_file.hpp>
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/linalg.hpp>
@@ -45,8 +47,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -105,6 +110,12 @@ class RuntimeCombinator {
   }
   void end_epoch(const losses::TaskValues<K>& l) {
     std::visit([&](auto& c) { c.end_epoch(l); }, c_);
+  }
+  std::vector<double> state() const {
+    return std::visit([](const auto& c) { return losses::combinator_state(c); }, c_);
+  }
+  void set_state(std::span<const double> v) {
+    std::visit([&](auto& c) { losses::restore_combinator_state(c, v); }, c_);
   }
   const Variant& get() const { return c_; }
 
@@ -197,12 +208,46 @@ class MultiTaskRecommender {
   const TaskValues& last_task_losses() const { return last_; }
   double last_objective() const { return last_objective_; }
 
+  // The combinator's state goes next to the checkpoint: "<checkpoint>.combinator".
+  static std::filesystem::path combinator_path(const std::filesystem::path& checkpoint) {
+    auto p = checkpoint;
+    p += ".combinator";
+    return p;
+  }
   void save(const std::filesystem::path& path, std::int64_t epoch) const {
+    const auto values = losses::combinator_state(combinator_);
+    write_file_atomic(combinator_path(path), [&](std::ostream& out) {
+      out << "seqrec-combinator 1\n" << combinator_.name() << "\n" << values.size() << "\n";
+      char buf[40];
+      for (double v : values) {
+        std::snprintf(buf, sizeof buf, "%.17g\n", v);
+        out << buf;
+      }
+    });
     train::save_checkpoint(path, params_, &*optimizer_,
                            train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
   }
   std::int64_t load(const std::filesystem::path& path) {
+    const auto cpath = combinator_path(path);
+    std::ifstream in(cpath);
+    SEQREC_REQUIRE_CODE(in.good(), Errc::io, "load: cannot read the combinator state ", cpath.string(),
+                        " (written with the checkpoint)");
+    std::string magic, version, name;
+    std::size_t n = 0;
+    in >> magic >> version >> name >> n;
+    SEQREC_REQUIRE_CODE(in.good() && magic == "seqrec-combinator" && version == "1" && n < 4096, Errc::parse,
+                        cpath.string(),
+                        ": not a seqrec combinator state (expected 'seqrec-combinator 1', a name and a count)");
+    SEQREC_REQUIRE(name == combinator_.name(), cpath.string(), ": the checkpoint was trained with combinator ", name,
+                   ", this model has ", combinator_.name());
+    std::vector<double> values(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      in >> values[k];
+      SEQREC_REQUIRE_CODE(!in.fail(), Errc::parse, cpath.string(), ": value ", k + 1, " of ", n,
+                          " is missing or not a number");
+    }
     const auto state = train::load_checkpoint<T, Space, train::Adam<T, Space>>(path, params_, &*optimizer_);
+    losses::restore_combinator_state(combinator_, values);
     rng_ = RandomSource(state.seed);
     rng_.set_streams_used(state.streams_used);
     return state.epoch;

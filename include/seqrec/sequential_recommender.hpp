@@ -20,6 +20,7 @@
 #include <seqrec/heads/dot_product.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/sequence/embedding.hpp>
+#include <seqrec/sequence/scoring_windows.hpp>
 #include <seqrec/train/adam.hpp>
 #include <seqrec/train/checkpoint.hpp>
 
@@ -101,8 +102,7 @@ class SequentialRecommender {
     SEQREC_REQUIRE(num_items > 0, "SequentialRecommender: there are no items");
     SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "SequentialRecommender: batch (", config.batch,
                    ") and negatives (", config.negatives, ") must be positive");
-    const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
-    items_.init_normal(space, rng_.next(), stddev);
+    items_.init_normal(space, rng_.next(), item_init_stddev());
     encoder_.init(space, rng_);
     optimizer_.emplace(space, params_, config.adam);
     const index_t rows = config.batch * maxlen();
@@ -121,6 +121,31 @@ class SequentialRecommender {
   View2<const id_t, Space> candidates() const { return cand_; }
   index_t dim() const { return config_.dim; }
   index_t num_items() const { return items_.rows() - 1; }
+  // The item embedding's initial spread: N(0, s) per entry.
+  T item_init_stddev() const {
+    return T(config_.init_stddev > 0 ? config_.init_stddev : 1.0 / std::sqrt(double(config_.dim)));
+  }
+
+  // Grows the item table to new_num_items items without retraining (new items appearing in a feedback loop):
+  // rows 0..num_items() stay bit-identical, new rows are N(0, item_init_stddev()) drawn from `seed` (the counter
+  // is the entry's flat offset, so growing 30 -> 31 -> 33 gives the rows 30 -> 33 gives), and Adam's moments of
+  // the new rows start at 0. Nothing else the model keeps is sized by the catalogue (workspaces follow batch,
+  // window and dim; negatives come from the caller's sampler), so old users' scores over old items do not move;
+  // score_all then fills [B x new_num_items + 1].
+  void grow_items(const Space& space, index_t new_num_items, std::uint64_t seed) {
+    SEQREC_REQUIRE(new_num_items >= num_items(), "grow_items: the table has ", num_items(), " items, cannot shrink to ",
+                   new_num_items);
+    if (new_num_items == num_items()) return;
+    // The grown table is registered in a scratch set only to build the Embedding over it; params_ then adopts it
+    // in the place of the old one (same name, same position), copying the old rows.
+    ParameterSet<T, Space> scratch;
+    sequence::Embedding<T, Space> grown(space, scratch, items_.parameter().name(), new_num_items + 1, dim());
+    fill_normal_rows(space, grown, items_.rows(), RandomStream(seed, 0x6974656d73ull), item_init_stddev());  // "items"
+    params_.replace_with_grown(space, grown.parameter());
+    items_ = grown;
+    optimizer_->resize_state(space);
+  }
+
   const ParameterSet<T, Space>& parameters() const { return params_; }
   const sequence::Embedding<T, Space>& items() const { return items_; }
   const Encoder& encoder() const { return encoder_; }
@@ -170,41 +195,25 @@ class SequentialRecommender {
   // Input windows for scoring: windows(u, :) is user u's left-padded last `maxlen` items. Set it before
   // evaluating (e.g. training items for validation, training + validation items for test).
   void set_scoring_windows(const Space& space, const data::Sequences& history, index_t eval_batch = 256) {
-    const index_t L = maxlen();
-    View2<id_t, Space> w =
-        make_uninitialized<View2<id_t, Space>>(space, "Recommender::windows", history.num_users(), L);
-    auto h = Kokkos::create_mirror_view(w);
-    for (index_t u = 0; u < history.num_users(); ++u) {
-      const index_t n = history.length(u), take = std::min(n, L);
-      for (index_t t = 0; t < L - take; ++t) h(u, t) = 0;
-      for (index_t t = 0; t < take; ++t) h(u, L - take + t) = history.items[history.offsets[u] + n - take + t];
-    }
-    Kokkos::deep_copy(space, w, h);
-    space.fence();
-    windows_ = w;
-    if (eval_ws_.batch != eval_batch) {
-      eval_ws_ = encoder_.make_workspace(space, eval_batch);
-      eval_ids_ = make_uninitialized<View2<id_t, Space>>(space, "Recommender::eval_ids", eval_batch, L);
-      eval_hidden_ = make_uninitialized<rows_type>(space, "Recommender::eval_hidden", eval_batch * L, dim());
-      eval_last_ = make_uninitialized<rows_type>(space, "Recommender::eval_last", eval_batch, dim());
-    }
+    windows_.set(space, encoder_, history, eval_batch);
+  }
+
+  // The encoder's state after the last item of each user's scoring window ([users, dim], inference mode).
+  auto last_states(const Space& space, View1<const id_t, Space> users) {
+    return windows_.encode_last(space, encoder_, items_, users);
   }
 
   // Scorer (eval/sampled.hpp): scores(b, j) = h_u . E[candidates(b, j)] with h_u the state after the last
   // item of users(b)'s scoring window. Inference mode (no dropout).
   void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
              View2<T, Space> scores) {
-    SEQREC_REQUIRE(windows_.extent(0) > 0, "score: call set_scoring_windows first");
-    encode_last(space, users);
-    head_.forward(space, eval_last_rows(users.extent(0)), candidates, scores, items_);
+    head_.forward(space, last_states(space, users), candidates, scores, items_);
   }
 
   // Full-ranking scorer: scores(b, i) for every item (column 0 is padding and scores 0).
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
-    SEQREC_REQUIRE(windows_.extent(0) > 0, "score_all: call set_scoring_windows first");
     SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
-    encode_last(space, users);
-    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), eval_last_rows(users.extent(0)), items_.table(), T(0),
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), last_states(space, users), items_.table(), T(0),
                  scores);
   }
 
@@ -226,28 +235,17 @@ class SequentialRecommender {
         });
   }
 
-  auto eval_last_rows(index_t n) const {
-    return Kokkos::subview(eval_last_, std::make_pair(index_t(0), n), Kokkos::ALL);
-  }
-
-  void encode_last(const Space& space, View1<const id_t, Space> users) {
-    const index_t n = users.extent(0), cap = eval_ids_.extent(0), L = maxlen(), d = dim();
-    SEQREC_REQUIRE(n <= cap, "score: ", n, " users in one call, the scoring workspace holds ", cap);
-    auto ids = eval_ids_;
-    auto windows = windows_;
-    const index_t num_users = windows.extent(0);
+  // table rows first_row.. of `e` = stddev * N(0, 1), counter the entry's flat offset.
+  static void fill_normal_rows(const Space& space, const sequence::Embedding<T, Space>& e, index_t first_row,
+                               RandomStream rs, T stddev) {
+    auto tab = e.table();
+    const index_t d = e.dim();
     Kokkos::parallel_for(
-        "seqrec::Recommender::gather_windows", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, L}),
-        KOKKOS_LAMBDA(index_t b, index_t t) {
-          const id_t u = b < n ? users(b) : id_t(-1);
-          ids(b, t) = (u >= 0 && u < num_users) ? windows(u, t) : 0;
+        "seqrec::Recommender::grow_items",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {first_row, index_t(0)}, {e.rows(), d}),
+        KOKKOS_LAMBDA(index_t r, index_t k) {
+          tab(r, k) = stddev * rs.normal<T>(static_cast<std::uint64_t>(r * d + k));
         });
-    encoder_.forward(space, eval_ids_, items_, eval_hidden_, eval_ws_, false, RandomStream());
-    auto hidden = eval_hidden_;
-    auto last = eval_last_;
-    Kokkos::parallel_for(
-        "seqrec::Recommender::last_state", Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {cap, d}),
-        KOKKOS_LAMBDA(index_t b, index_t k) { last(b, k) = hidden(b * L + L - 1, k); });
   }
 
  private:
@@ -259,9 +257,10 @@ class SequentialRecommender {
   Head head_;
   Loss loss_;
   std::optional<train::Adam<T, Space>> optimizer_;
-  typename Encoder::Workspace train_ws_, eval_ws_;
-  rows_type hidden_, dhidden_, scores_, dscores_, eval_hidden_, eval_last_;
-  View2<id_t, Space> cand_, eval_ids_, windows_;
+  typename Encoder::Workspace train_ws_;
+  sequence::ScoringWindows<Encoder> windows_;
+  rows_type hidden_, dhidden_, scores_, dscores_;
+  View2<id_t, Space> cand_;
 };
 
 }  // namespace seqrec

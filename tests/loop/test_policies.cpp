@@ -99,15 +99,20 @@ struct Fixture {
     return c;
   }
 
+  // keys (optional): each list's policy keys, in the list's order. Batches of 7 users by default: results must
+  // not depend on the batch size.
   template <class Policy>
   std::vector<std::vector<id_t>> run(const Policy& p, index_t k, const PolicyRound& round,
-                                     const std::vector<index_t>& exposures) {
+                                     const std::vector<index_t>& exposures, std::vector<std::vector<T>>* keys = nullptr,
+                                     index_t batch = 7) {
     Space space;
-    PolicyRanker<T, Space> ranker(space, items, k, 7);  // batches of 7 users: results must not depend on it
+    PolicyRanker<T, Space> ranker(space, items, k, batch);
     auto exp = from_vector<Space>(exposures, "test::exposures");
     auto top = to_host(ranker.recommend(space, model, p, round, View1<const index_t, Space>(exp),
                                         View1<const id_t, Space>(user_ids), history));
+    auto top_keys = to_host(ranker.top_keys());
     std::vector<std::vector<id_t>> out(users);
+    if (keys) keys->assign(users, {});
     for (index_t u = 0; u < users; ++u) {
       for (index_t j = 0; j < k; ++j) {
         const id_t i = top(u, j);
@@ -116,6 +121,7 @@ struct Fixture {
         if (i == 0) continue;
         REQUIRE_FALSE(is_seen(u, i));  // no policy ever shows a seen item
         out[u].push_back(i);
+        if (keys) (*keys)[u].push_back(top_keys(u, j));
       }
       std::vector<id_t> sorted = out[u];
       std::sort(sorted.begin(), sorted.end());
@@ -142,16 +148,17 @@ TEMPLATE_TEST_CASE("greedy shows the top-K unseen items by score", "[loop][polic
   }
 }
 
-TEMPLATE_TEST_CASE("epsilon-greedy: 0 is greedy, 1 is uniform over unseen items", "[loop][policies]",
+TEMPLATE_TEST_CASE("epsilon-greedy per slot: 0 is greedy, 1 is uniform over unseen items", "[loop][policies]",
                    SEQREC_TEST_BACKENDS) {
   using Space = typename TestType::space;
   using T = typename TestType::scalar;
-  SECTION("epsilon 0 equals greedy, whatever the seed") {
+  SECTION("epsilon 0 equals greedy, whatever the seed and the batch size") {
     Fixture<T, Space> f(19, 30, 5);
     const std::vector<index_t> exposures(31, 3);
     const auto greedy = f.run(Greedy{}, 6, round_of(1, 0, 30), exposures);
     for (std::uint64_t seed : {1u, 2u, 99u})
       CHECK(f.run(EpsilonGreedy{0.0}, 6, round_of(seed, 4, 30), exposures) == greedy);
+    CHECK(f.run(EpsilonGreedy{0.0}, 6, round_of(5, 1, 30), exposures, nullptr, 256) == greedy);
   }
   SECTION("epsilon 1: every unseen item equally likely") {
     // 3000 users, each with the same scores and its own random seen set: each unseen item is in a user's list
@@ -159,12 +166,14 @@ TEMPLATE_TEST_CASE("epsilon-greedy: 0 is greedy, 1 is uniform over unseen items"
     const index_t items = 20, k = 4;
     Fixture<T, Space> f(3000, items, 11);
     const std::vector<index_t> exposures(items + 1, 0);
-    const auto lists = f.run(EpsilonGreedy{1.0}, k, round_of(7, 0, items), exposures);
+    std::vector<std::vector<T>> keys;
+    const auto lists = f.run(EpsilonGreedy{1.0}, k, round_of(7, 0, items), exposures, &keys);
     std::vector<double> count(items + 1, 0), expected(items + 1, 0);
     for (index_t u = 0; u < f.users; ++u) {
       index_t unseen = 0;
       for (index_t i = 1; i <= items; ++i) unseen += f.is_seen(u, id_t(i)) ? 0 : 1;
       REQUIRE(index_t(lists[u].size()) == std::min(k, unseen));
+      for (T key : keys[u]) CHECK(key < T(1));  // every slot random
       for (index_t i = 1; i <= items; ++i)
         if (!f.is_seen(u, id_t(i))) expected[i] += double(std::min(k, unseen)) / double(unseen);
       for (id_t i : lists[u]) count[i] += 1;
@@ -179,15 +188,60 @@ TEMPLATE_TEST_CASE("epsilon-greedy: 0 is greedy, 1 is uniform over unseen items"
     for (index_t u = 0; u < f.users; ++u) same += lists[u] == greedy[u] ? 1 : 0;
     CHECK(same < f.users / 10);
   }
-  SECTION("epsilon 0.3 explores about 30% of the users") {
-    Fixture<T, Space> f(2000, 30, 13);
-    const std::vector<index_t> exposures(31, 0);
-    const auto greedy = f.run(Greedy{}, 5, round_of(3, 0, 30), exposures);
-    const auto eps = f.run(EpsilonGreedy{0.3}, 5, round_of(3, 0, 30), exposures);
-    index_t differ = 0;
-    for (index_t u = 0; u < f.users; ++u) differ += eps[u] != greedy[u] ? 1 : 0;
-    CHECK(differ > 500);  // 600 expected (a random list equals the greedy one almost never)
-    CHECK(differ < 700);
+  SECTION("epsilon 0.3, K 10: Binomial(10, 0.3) random slots after the greedy head, each uniform over the rest") {
+    const index_t items = 40, k = 10;
+    Fixture<T, Space> f(3000, items, 13);
+    const std::vector<index_t> exposures(items + 1, 0);
+    std::vector<std::vector<T>> keys;
+    const auto lists = f.run(EpsilonGreedy{0.3}, k, round_of(3, 0, items), exposures, &keys);
+    double sum = 0, sum_sq = 0;
+    index_t full = 0;
+    std::vector<double> count(items + 1, 0), expected(items + 1, 0);
+    for (index_t u = 0; u < f.users; ++u) {
+      const auto greedy = f.reference(u, k);
+      REQUIRE(lists[u].size() == greedy.size());
+      // Keys above 2 are the greedy head, keys in [0, 1) the random slots, in that order.
+      index_t head = 0;
+      while (head < index_t(keys[u].size()) && keys[u][head] >= T(2)) ++head;
+      bool head_ok = true;
+      for (index_t j = 0; j < head; ++j) head_ok = head_ok && lists[u][j] == greedy[j];
+      CHECK(head_ok);
+      for (std::size_t j = head; j < keys[u].size(); ++j) CHECK((keys[u][j] >= T(0) && keys[u][j] < T(1)));
+      if (index_t(greedy.size()) < k) continue;  // fewer than k unseen items: the slots are not all there
+      ++full;
+      const index_t random = k - head;
+      sum += double(random);
+      sum_sq += double(random) * double(random);
+      // The random slots: a uniform draw without replacement from the unseen items outside the head.
+      index_t eligible = 0;
+      std::vector<char> in_head(items + 1, 0);
+      for (index_t j = 0; j < head; ++j) in_head[greedy[j]] = 1;
+      for (index_t i = 1; i <= items; ++i) eligible += !f.is_seen(u, id_t(i)) && !in_head[i] ? 1 : 0;
+      for (index_t i = 1; i <= items; ++i)
+        if (!f.is_seen(u, id_t(i)) && !in_head[i]) expected[i] += double(random) / double(eligible);
+      for (std::size_t j = head; j < lists[u].size(); ++j) count[lists[u][j]] += 1;
+    }
+    REQUIRE(full > f.users * 9 / 10);
+    const double mean = sum / double(full), var = sum_sq / double(full) - mean * mean;
+    // Binomial(10, 0.3): mean 3 (standard error 0.026 over 3000 users), variance 2.1 (standard error 0.05).
+    CHECK(std::abs(mean - 3.0) < 0.15);
+    CHECK(std::abs(var - 2.1) < 0.3);
+    double chi2 = 0;
+    for (index_t i = 1; i <= items; ++i)
+      if (expected[i] > 0) chi2 += (count[i] - expected[i]) * (count[i] - expected[i]) / expected[i];
+    // 39 degrees of freedom: P(chi2 > 72.1) = 0.001.
+    CHECK(chi2 < 72.1);
+    // The batch size does not change the draws.
+    CHECK(f.run(EpsilonGreedy{0.3}, k, round_of(3, 0, items), exposures, nullptr, 256) == lists);
+  }
+  SECTION("a slate policy has no candidate-list keys") {
+    Fixture<T, Space> f(3, 10, 5);
+    loop::PolicyScorer<TableModel<T, Space>, EpsilonGreedy> scorer{
+        &f.model, EpsilonGreedy{0.5}, round_of(1, 0, 10), {}, nullptr, {}, {}};
+    View2<id_t, Space> cand("test::cand", 3, 2);
+    View2<T, Space> s("test::s", 3, 2);
+    CHECK_THROWS_WITH(scorer.score(Space{}, View1<const id_t, Space>(f.user_ids), cand, s),
+                      Catch::Contains("full rankings"));
   }
 }
 

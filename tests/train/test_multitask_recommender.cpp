@@ -16,6 +16,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -248,4 +250,49 @@ TEMPLATE_TEST_CASE("multi-task recommender: evaluators take it; NaN and misalign
   CHECK_THROWS_AS(
       Model(s.space, s.x.num_items(), s.cfg, 5, short_attributes, sl::UncertaintyWeighting<2>(), s.make_encoder()),
       seqrec::Error);
+}
+
+TEMPLATE_TEST_CASE("multi-task recommender: a checkpoint keeps the combinator's state",
+                   "[train][multitask][recommender]", SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+  using Model = seqrec::MultiTaskRecommender<Encoder, seqrec::RuntimeCombinator<2>>;
+  const auto path = std::filesystem::temp_directory_path() / "seqrec_test_multitask_combinator.ckpt";
+  for (const std::string name : {"uncertainty", "gradnorm", "dwa", "weighted", "sum"}) {
+    INFO(name);
+    Setup<T, Space> s;
+    const auto make = [&] { return seqrec::RuntimeCombinator<2>::make(name); };
+    Model model(s.space, s.x.num_items(), s.cfg, 3, s.attributes, make(), s.make_encoder());
+    s.train(model, 3, [](auto& m) { m.end_epoch(); });
+    model.save(path, 3);
+    const auto saved = model.combinator().state();
+    if (name == "uncertainty" || name == "gradnorm" || name == "dwa")
+      CHECK(model.task_weights() != sl::TaskValues<2>{1.0, 1.0});
+
+    Model again(s.space, s.x.num_items(), s.cfg, 99, s.attributes, make(), s.make_encoder());
+    CHECK(again.load(path) == 3);
+    CHECK(again.task_weights() == model.task_weights());
+    CHECK(again.combinator().state() == saved);
+    // Both continue identically (Serial: bit for bit; threaded backends add gradients atomically).
+    const double tol = std::is_same_v<Space, Kokkos::Serial> ? 0.0 : (sizeof(T) == 4 ? 1e-3 : 1e-8);
+    const auto a = s.train(model, 1, [](auto& m) { m.end_epoch(); });
+    const auto b = s.train(again, 1, [](auto& m) { m.end_epoch(); });
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(tol).margin(tol));
+    for (int k = 0; k < 2; ++k) CHECK(again.task_weights()[k] == Approx(model.task_weights()[k]).epsilon(tol + 1e-12));
+
+    // Another combinator, or a damaged state file, is a clear error.
+    const std::string other = name == "sum" ? "dwa" : "sum";
+    Model wrong(s.space, s.x.num_items(), s.cfg, 3, s.attributes, seqrec::RuntimeCombinator<2>::make(other),
+                s.make_encoder());
+    CHECK_THROWS_WITH(wrong.load(path), Catch::Contains("trained with combinator " + name));
+    {
+      std::ofstream out(Model::combinator_path(path));
+      out << "seqrec-combinator 1\n" << name << "\n" << saved.size() + 1 << "\n1\n";
+    }
+    CHECK_THROWS_AS(again.load(path), seqrec::Error);
+    std::filesystem::remove(Model::combinator_path(path));
+    CHECK_THROWS_WITH(again.load(path), Catch::Contains("cannot read the combinator state"));
+    std::filesystem::remove(path);
+  }
 }

@@ -112,6 +112,31 @@ class ParameterSet {
     return params_.back();
   }
 
+  // Puts `grown` in the place of the registered parameter of the same name, after copying the old values into
+  // its leading entries bit for bit: with the same trailing extents and at least as many rows, those are the old
+  // rows (LayoutRight). grown's other entries are left as they are (the caller initialises its new rows). Handles
+  // of the old parameter keep the old memory; an optimizer made over the set must then resize its state
+  // (train::Adam::resize_state).
+  void replace_with_grown(const Space& space, const parameter_type& grown) {
+    for (auto& p : params_) {
+      if (p.name() != grown.name()) continue;
+      SEQREC_REQUIRE(grown.rank() == p.rank() && grown.extent(0) >= p.extent(0), "parameter '", p.name(),
+                     "': ", detail::shape_string(grown.shape()), " does not grow ", detail::shape_string(p.shape()));
+      for (index_t r = 1; r < p.rank(); ++r)
+        SEQREC_REQUIRE(grown.extent(r) == p.extent(r), "parameter '", p.name(),
+                       "': ", detail::shape_string(grown.shape()), " does not grow ", detail::shape_string(p.shape()),
+                       " (only the first extent may change)");
+      if (grown.value().data() != p.value().data()) {
+        Kokkos::deep_copy(space, Kokkos::subview(grown.value(), Kokkos::make_pair(index_t(0), p.size())), p.value());
+        space.fence();  // the old buffer may go when p lets it go
+      }
+      p = grown;
+      grad_table_params_ = kStale;  // the gradient table points at the old buffers
+      return;
+    }
+    SEQREC_THROW(Errc::out_of_range, "no parameter named '", grown.name(), "'");
+  }
+
   bool contains(const std::string& name) const {
     return std::any_of(params_.begin(), params_.end(), [&](const auto& p) { return p.name() == name; });
   }
@@ -185,6 +210,7 @@ class ParameterSet {
   }
 
  private:
+  static constexpr std::size_t kStale = ~std::size_t(0);
   std::vector<parameter_type> params_;
   mutable BlockTable<T, Space, 1> grad_table_;  // of the first grad_table_params_ parameters
   mutable std::size_t grad_table_params_ = 0;

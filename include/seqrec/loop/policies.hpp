@@ -10,15 +10,27 @@
 // item), drawn from counter-based streams: a run reproduces on any thread count and batch size.
 //
 //   Greedy          key = score
-//   EpsilonGreedy   per user and round: with probability epsilon the whole list is K unseen items drawn
-//                   uniformly (random keys), else the greedy list. (Per user, not per slot: a per-slot mix
-//                   needs the greedy threshold, a second pass.)
+//   EpsilonGreedy   per slot: each of the K slots is, independently with probability epsilon, an unseen item drawn
+//                   uniformly among those not already in the list, else the next greedy item. A slate policy
+//                   (below): the number of greedy slots G ~ Binomial(K, 1 - epsilon) per user and round; the list
+//                   is the greedy top-G, then K - G items drawn without replacement from the other unseen items.
 //   Thompson        key = score + scale * N(0, 1) / sqrt(1 + exposures): a Gaussian posterior sample whose
 //                   spread shrinks as the item is shown more (the uncertainty estimate of an item never shown
 //                   is largest).
 //   Ucb             key = score + c * sqrt(log(t) / (1 + exposures)), t = items shown so far + 1 (UCB1's bonus).
 //
 // `exposures` is how many times the item has been shown so far (to anyone), kept by the simulator.
+//
+// A slate policy also has
+//
+//   index_t greedy_slots(id_t user, index_t k, const PolicyRound& round) const
+//
+// and its key() is a random key in [0, 1): PolicyScorer first takes the greedy top-K of the user's unseen items
+// from the model's scores, then ranks the first greedy_slots of them above every key (in greedy order) and the
+// other items by key. So the shown list is the greedy head followed by the random slots, and since the top
+// `K - head` keys of i.i.d. uniforms are a uniform draw without replacement, each random slot is uniform over the
+// unseen items not already in the list. (The random slots are filled after the greedy ones: a random draw never
+// takes a greedy slot's item. The shown order is head first; positions carry no meaning in the simulator.)
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -34,6 +46,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <type_traits>
 
@@ -44,6 +57,11 @@ struct PolicyRound {
   RandomStream stream;  // fresh per round: RandomSource(seed).stream(round)
   double log_t = 0.0;   // log(total items shown before this round + 1), for UCB
   index_t num_items = 0;
+};
+
+template <class P>
+concept SlatePolicy = requires(const P& p, id_t u, index_t k, const PolicyRound& r) {
+  { p.greedy_slots(u, k, r) } -> std::convertible_to<index_t>;
 };
 
 template <class P, class T>
@@ -64,10 +82,20 @@ struct Greedy {
 struct EpsilonGreedy {
   double epsilon = 0.1;
   static constexpr std::string_view name() { return "epsilon"; }
+  // One coin per slot; counter user * kMaxTopK + slot, so a shorter list's coins are a longer one's first ones.
+  KOKKOS_INLINE_FUNCTION index_t greedy_slots(id_t user, index_t k, const PolicyRound& r) const {
+    const RandomStream coins(r.stream.key(), 0x736c6f74ull);  // "slot"
+    index_t greedy = 0;
+    for (index_t j = 0; j < k; ++j)
+      greedy += coins.uniform<double>(static_cast<std::uint64_t>(user) * std::uint64_t(eval::kMaxTopK) +
+                                      static_cast<std::uint64_t>(j)) < epsilon
+                    ? 0
+                    : 1;
+    return greedy;
+  }
+  // The random slots' key of (user, item), uniform in [0, 1); the coins use another stream.
   template <class T>
-  KOKKOS_INLINE_FUNCTION T key(T score, id_t user, id_t item, index_t, const PolicyRound& r) const {
-    // Counter user for the coin, a second stream for the items: the two never share a number.
-    if (!(r.stream.uniform<double>(static_cast<std::uint64_t>(user)) < epsilon)) return score;
+  KOKKOS_INLINE_FUNCTION T key(T, id_t user, id_t item, index_t, const PolicyRound& r) const {
     const RandomStream items(r.stream.key(), 0x65707369ull);  // "epsi"
     return items.uniform<T>(static_cast<std::uint64_t>(user) * static_cast<std::uint64_t>(r.num_items + 1) +
                             static_cast<std::uint64_t>(item));
@@ -145,9 +173,30 @@ struct ApplyPolicyCandidates {
   }
 };
 
+// A slate policy's greedy head: of row b's greedy list head(b, :) (best first, 0-padded), the first
+// greedy_slots get keys 2 + k - r, above the random keys in [0, 1) and in greedy order.
+template <class T, ExecutionSpace Space, class Policy>
+struct SlateHead {
+  Policy policy;
+  PolicyRound round;
+  View1<const id_t, Space> users;
+  View2<const id_t, Space> head;
+  View2<T, Space> scores;
+
+  KOKKOS_INLINE_FUNCTION void operator()(index_t b) const {
+    const index_t k = static_cast<index_t>(head.extent(1));
+    const index_t greedy = policy.greedy_slots(users(b), k, round);
+    for (index_t r = 0; r < greedy; ++r) {
+      const id_t i = head(b, r);
+      if (i > 0) scores(b, i) = T(2) + static_cast<T>(k - r);
+    }
+  }
+};
+
 }  // namespace detail
 
-// Applies a policy to score rows [B x num_items+1] of `users`, in place.
+// Applies a policy's per-item keys to score rows [B x num_items+1] of `users`, in place. (A slate policy's keys
+// are only its random part: PolicyScorer adds the greedy head.)
 template <Scalar T, ExecutionSpace Space, class Policy>
 void apply_policy(const Space& space, const Policy& policy, const PolicyRound& round, View1<const id_t, Space> users,
                   View1<const index_t, Space> exposures, View2<T, Space> scores) {
@@ -162,6 +211,8 @@ void apply_policy(const Space& space, const Policy& policy, const PolicyRound& r
 }
 
 // A full scorer whose rows are the policy's keys over another full scorer's scores: hand it to eval's top-K.
+// A slate policy also needs the history (its greedy head is the top-k of the unseen items) and buffers
+// head_items/head_scores of at least [B x k] (PolicyRanker provides them).
 template <class Model, class Policy>
 struct PolicyScorer {
   using scalar_type = typename Model::scalar_type;
@@ -172,17 +223,45 @@ struct PolicyScorer {
   Policy policy;
   PolicyRound round;
   View1<const index_t, execution_space> exposures;
+  const eval::History<execution_space>* history = nullptr;  // slate policies only
+  View2<id_t, execution_space> head_items;
+  View2<scalar_type, execution_space> head_scores;
 
   void score_all(const execution_space& space, View1<const id_t, execution_space> users,
                  View2<scalar_type, execution_space> scores) const {
     model->score_all(space, users, scores);
-    apply_policy<scalar_type>(space, policy, round, users, exposures, scores);
+    if constexpr (SlatePolicy<Policy>) {
+      using T = scalar_type;
+      const index_t rows = static_cast<index_t>(users.extent(0));
+      SEQREC_REQUIRE(history != nullptr && static_cast<index_t>(head_items.extent(0)) >= rows &&
+                         head_scores.extent(0) == head_items.extent(0) && head_scores.extent(1) == head_items.extent(1),
+                     "PolicyScorer: a slate policy (", Policy::name(),
+                     ") needs the history and head buffers of at least [", rows, " x k]");
+      if (rows == 0) return;
+      // The greedy top-k of the unseen items, from the scores before they become keys.
+      const auto r = Kokkos::make_pair(index_t(0), rows);
+      const View2<id_t, execution_space> head = Kokkos::subview(head_items, r, Kokkos::ALL);
+      eval::detail::rank_full_batch<T>(space, scores, users, View1<const id_t, execution_space>(), *history,
+                                       View1<index_t, execution_space>(), head,
+                                       View2<T, execution_space>(Kokkos::subview(head_scores, r, Kokkos::ALL)),
+                                       View1<index_t, execution_space>(), -std::numeric_limits<T>::infinity(), 0);
+      apply_policy<T>(space, policy, round, users, exposures, scores);
+      Kokkos::parallel_for("seqrec::loop::slate_head", Kokkos::RangePolicy<execution_space>(space, 0, rows),
+                           detail::SlateHead<T, execution_space, Policy>{
+                               policy, round, users, View2<const id_t, execution_space>(head), scores});
+    } else {
+      apply_policy<scalar_type>(space, policy, round, users, exposures, scores);
+    }
   }
 
-  // The same keys over candidate lists (eval's sampled protocol); needs a model with score().
+  // The same keys over candidate lists (eval's sampled protocol); needs a model with score() and a policy
+  // with per-item keys (a slate policy's head needs the full ranking).
   void score(const execution_space& space, View1<const id_t, execution_space> users,
              View2<const id_t, execution_space> candidates, View2<scalar_type, execution_space> scores) const {
-    if constexpr (requires { model->score(space, users, candidates, scores); }) {
+    if constexpr (SlatePolicy<Policy>) {
+      SEQREC_THROW(Errc::invalid_argument, "PolicyScorer::score: ", Policy::name(),
+                   " is a slate policy (greedy head + random slots): it needs full rankings, use score_all");
+    } else if constexpr (requires { model->score(space, users, candidates, scores); }) {
       model->score(space, users, candidates, scores);
       const index_t rows = static_cast<index_t>(candidates.extent(0)),
                     cols = static_cast<index_t>(candidates.extent(1));
@@ -211,16 +290,32 @@ class PolicyRanker {
   View2<id_t, Space> recommend(const Space& space, const Model& model, const Policy& policy, const PolicyRound& round,
                                View1<const index_t, Space> exposures, View1<const id_t, Space> users,
                                const eval::History<Space>& seen) {
-    PolicyScorer<Model, Policy> scorer{&model, policy, round, exposures};
+    PolicyScorer<Model, Policy> scorer{&model, policy, round, exposures, nullptr, {}, {}};
+    if constexpr (SlatePolicy<Policy>) {
+      if (head_items_.extent(0) == 0) {
+        head_items_ =
+            make_uninitialized<View2<id_t, Space>>(space, "loop::PolicyRanker::head_items", ranker_.batch_size(), k());
+        head_scores_ =
+            make_uninitialized<View2<T, Space>>(space, "loop::PolicyRanker::head_scores", ranker_.batch_size(), k());
+      }
+      scorer.history = &seen;
+      scorer.head_items = head_items_;
+      scorer.head_scores = head_scores_;
+    }
     ranker_.recommend(space, scorer, users, seen);
     return ranker_.top_items();
   }
 
+  // The keys of the last lists (top_items' order): scores for Greedy; for a slate policy, keys above 2 mark the
+  // greedy head and keys in [0, 1) the random slots.
+  View2<T, Space> top_keys() const { return ranker_.top_scores(); }
   index_t num_items() const { return ranker_.num_items(); }
   index_t k() const { return ranker_.top_k(); }
 
  private:
   eval::FullEvaluator<T, Space> ranker_;
+  View2<id_t, Space> head_items_;  // slate policies: each batch row's greedy top-k
+  View2<T, Space> head_scores_;
 };
 
 }  // namespace seqrec::loop

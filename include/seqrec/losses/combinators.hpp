@@ -36,7 +36,9 @@
 #include <cstdint>
 #include <numeric>
 #include <ratio>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace seqrec::losses {
 
@@ -131,6 +133,37 @@ double gradient_norm(const Space& space, const V& g) {
 }
 
 namespace detail {
+// K finite values out of a saved state (a checkpoint's), or a clear error.
+template <std::size_t K>
+TaskValues<K> task_values(std::span<const double> v, const char* who) {
+  SEQREC_REQUIRE(v.size() == K, who, ": a state of ", K, " task values, got ", v.size());
+  TaskValues<K> out;
+  for (std::size_t k = 0; k < K; ++k) {
+    SEQREC_REQUIRE_CODE(std::isfinite(v[k]), Errc::numeric, who, ": saved value ", k, " is ", v[k]);
+    out[k] = v[k];
+  }
+  return out;
+}
+}  // namespace detail
+
+// What a combinator learned or tracked so far (empty for those without state: Sum, FixedWeights), and its
+// restoration: a checkpoint carries it so a resumed run continues with the same weights.
+template <class C>
+std::vector<double> combinator_state(const C& c) {
+  if constexpr (requires { c.state(); })
+    return c.state();
+  else
+    return {};
+}
+template <class C>
+void restore_combinator_state(C& c, std::span<const double> v) {
+  if constexpr (requires { c.set_state(v); })
+    c.set_state(v);
+  else
+    SEQREC_REQUIRE(v.empty(), "combinator ", c.name(), " keeps no state, but ", v.size(), " values were saved");
+}
+
+namespace detail {
 template <std::size_t K>
 double weighted_total(const TaskValues<K>& w, const TaskValues<K>& losses) {
   double t = 0;
@@ -186,6 +219,9 @@ class Weighted {
   double combine(const TaskValues<K>& losses) const { return detail::weighted_total(w_, losses); }
   void update(const TaskValues<K>&, const TaskValues<K>&) {}
   void end_epoch(const TaskValues<K>&) {}
+  // What a checkpoint keeps (state / set_state, as every combinator that changes during training).
+  std::vector<double> state() const { return {w_.begin(), w_.end()}; }
+  void set_state(std::span<const double> v) { w_ = detail::task_values<K>(v, "Weighted"); }
 
  private:
   TaskValues<K> w_;
@@ -272,6 +308,8 @@ class UncertaintyWeighting {
     for (std::size_t k = 0; k < K; ++k) s_[k] -= lr_ * grad_[k];
   }
   void end_epoch(const TaskValues<K>&) {}
+  std::vector<double> state() const { return {s_.begin(), s_.end()}; }
+  void set_state(std::span<const double> v) { s_ = detail::task_values<K>(v, "UncertaintyWeighting"); }
 
  private:
   static std::array<TaskKind, K> all(TaskKind kind) {
@@ -346,6 +384,19 @@ class GradNorm {
     for (auto& w : w_) w *= double(K) / sum;
   }
   void end_epoch(const TaskValues<K>&) {}
+  // [started, w, L(0)]
+  std::vector<double> state() const {
+    std::vector<double> v{started_ ? 1.0 : 0.0};
+    v.insert(v.end(), w_.begin(), w_.end());
+    v.insert(v.end(), l0_.begin(), l0_.end());
+    return v;
+  }
+  void set_state(std::span<const double> v) {
+    SEQREC_REQUIRE(v.size() == 1 + 2 * K, "GradNorm: a state of ", 1 + 2 * K, " values, got ", v.size());
+    started_ = v[0] != 0;
+    w_ = detail::task_values<K>(v.subspan(1, K), "GradNorm");
+    l0_ = detail::task_values<K>(v.subspan(1 + K, K), "GradNorm");
+  }
 
  private:
   double alpha_, lr_, min_weight_;
@@ -396,6 +447,19 @@ class DynamicWeightAverage {
     double sum = 0;
     for (std::size_t k = 0; k < K; ++k) sum += std::exp(z[k] - zmax);
     for (std::size_t k = 0; k < K; ++k) w_[k] = double(K) * std::exp(z[k] - zmax) / sum;
+  }
+  // [epochs seen, w, L(t-1), L(t-2)]
+  std::vector<double> state() const {
+    std::vector<double> v{double(epochs_)};
+    for (const auto* a : {&w_, &prev1_, &prev2_}) v.insert(v.end(), a->begin(), a->end());
+    return v;
+  }
+  void set_state(std::span<const double> v) {
+    SEQREC_REQUIRE(v.size() == 1 + 3 * K, "DynamicWeightAverage: a state of ", 1 + 3 * K, " values, got ", v.size());
+    epochs_ = index_t(v[0]);
+    w_ = detail::task_values<K>(v.subspan(1, K), "DynamicWeightAverage");
+    prev1_ = detail::task_values<K>(v.subspan(1 + K, K), "DynamicWeightAverage");
+    prev2_ = detail::task_values<K>(v.subspan(1 + 2 * K, K), "DynamicWeightAverage");
   }
 
  private:

@@ -44,6 +44,38 @@ class Adam : public detail::OptimizerState<T, Space, 2> {
   const View1<T, Space>& first_moment(std::size_t i) const { return this->slot(i, 0); }
   const View1<T, Space>& second_moment(std::size_t i) const { return this->slot(i, 1); }
 
+  // After a parameter of the set grew (ParameterSet::replace_with_grown): its moments grow to its new size, the
+  // old entries kept bit for bit and the new ones 0 (a new row starts as if never updated), and the update is
+  // rebound to the parameters' current buffers. The step count, and with it the bias correction, goes on.
+  void resize_state(const Space& space) {
+    const auto& params = *this->params_;
+    SEQREC_REQUIRE_EQ(params.size() * std::size_t(2), this->state_.size(),
+                      "Adam::resize_state: parameters registered after the optimizer was made (state buffers)");
+    std::vector<typename Base::table_type::group> groups;
+    std::vector<View1<T, Space>> old;  // alive until the copies are done
+    std::size_t i = 0;
+    for (const auto& p : params) {
+      typename Base::table_type::group g{p.value(), p.grad()};
+      for (int s = 0; s < 2; ++s) {
+        View1<T, Space>& m = this->state_[i * 2 + std::size_t(s)];
+        const index_t n = static_cast<index_t>(m.extent(0));
+        if (n != p.size()) {
+          SEQREC_REQUIRE(p.size() > n, "Adam::resize_state: parameter '", p.name(), "' shrank from ", n, " to ",
+                         p.size(), " entries");
+          auto grown = make_zeros<View1<T, Space>>(space, m.label(), p.size());
+          Kokkos::deep_copy(space, Kokkos::subview(grown, Kokkos::make_pair(index_t(0), n)), m);
+          old.push_back(m);
+          m = grown;
+        }
+        g[2 + s] = m;
+      }
+      groups.push_back(g);
+      ++i;
+    }
+    this->table_ = typename Base::table_type(space, groups);
+    space.fence();
+  }
+
   // One update from the gradients in the set. Returns the gradient norm before clipping (0 without clipping).
   double step(const Space& space) {
     double norm = 0;
