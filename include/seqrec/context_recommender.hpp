@@ -117,25 +117,16 @@ class ContextRecommender {
   RandomSource& random() { return rng_; }
 
   void save(const std::filesystem::path& path, std::int64_t epoch) const {
-    train::save_checkpoint(path, params_, &*optimizer_,
-                           train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
+    train::save_model(path, params_, *optimizer_, rng_, epoch);
   }
-  std::int64_t load(const std::filesystem::path& path) {
-    const auto state = train::load_checkpoint<T, Space, train::Adam<T, Space>>(path, params_, &*optimizer_);
-    rng_ = RandomSource(state.seed);
-    rng_.set_streams_used(state.streams_used);
-    return state.epoch;
-  }
+  std::int64_t load(const std::filesystem::path& path) { return train::load_model(path, params_, *optimizer_, rng_); }
 
   // One optimisation step on a batch of the training sequences given at construction (SequenceBatcher over
   // the same sequences). As SequentialRecommender::train_step otherwise.
   template <class Sync = NoGradientSync>
   losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
                                Sync&& sync = {}) {
-    SEQREC_REQUIRE(
-        batch.capacity() == config_.batch && batch.maxlen() == maxlen() && batch.num_negatives() == config_.negatives,
-        "train_step: batch is ", batch.capacity(), "x", batch.maxlen(), "x", batch.num_negatives(),
-        ", the model expects ", config_.batch, "x", maxlen(), "x", config_.negatives);
+    batch.require_shape(config_.batch, maxlen(), config_.negatives, "train_step");
     pack(space, batch);
     params_.zero_grad(space);
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);

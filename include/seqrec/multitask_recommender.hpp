@@ -224,8 +224,7 @@ class MultiTaskRecommender {
         out << buf;
       }
     });
-    train::save_checkpoint(path, params_, &*optimizer_,
-                           train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
+    train::save_model(path, params_, *optimizer_, rng_, epoch);
   }
   std::int64_t load(const std::filesystem::path& path) {
     const auto cpath = combinator_path(path);
@@ -246,11 +245,9 @@ class MultiTaskRecommender {
       SEQREC_REQUIRE_CODE(!in.fail(), Errc::parse, cpath.string(), ": value ", k + 1, " of ", n,
                           " is missing or not a number");
     }
-    const auto state = train::load_checkpoint<T, Space, train::Adam<T, Space>>(path, params_, &*optimizer_);
+    const auto epoch = train::load_model(path, params_, *optimizer_, rng_);
     losses::restore_combinator_state(combinator_, values);
-    rng_ = RandomSource(state.seed);
-    rng_.set_streams_used(state.streams_used);
-    return state.epoch;
+    return epoch;
   }
 
   // One optimisation step on both tasks. Returns the combined objective (combinator.combine) with the
@@ -259,10 +256,7 @@ class MultiTaskRecommender {
   template <class Sync = NoGradientSync>
   losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
                                Sync&& sync = {}) {
-    SEQREC_REQUIRE(
-        batch.capacity() == config_.batch && batch.maxlen() == maxlen() && batch.num_negatives() == config_.negatives,
-        "train_step: batch is ", batch.capacity(), "x", batch.maxlen(), "x", batch.num_negatives(),
-        ", the model expects ", config_.batch, "x", maxlen(), "x", config_.negatives);
+    batch.require_shape(config_.batch, maxlen(), config_.negatives, "train_step");
     pack_candidates(space, batch);
     params_.zero_grad(space);
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);

@@ -155,15 +155,9 @@ class SequentialRecommender {
   // Parameters, optimizer state and random position, written atomically; `epoch` is what the caller resumes
   // from. Loading into a model built with the same configuration continues exactly where it stopped.
   void save(const std::filesystem::path& path, std::int64_t epoch) const {
-    train::save_checkpoint(path, params_, &*optimizer_,
-                           train::CheckpointState{epoch, rng_.seed(), rng_.streams_used()});
+    train::save_model(path, params_, *optimizer_, rng_, epoch);
   }
-  std::int64_t load(const std::filesystem::path& path) {
-    const auto state = train::load_checkpoint<T, Space, train::Adam<T, Space>>(path, params_, &*optimizer_);
-    rng_ = RandomSource(state.seed);
-    rng_.set_streams_used(state.streams_used);
-    return state.epoch;
-  }
+  std::int64_t load(const std::filesystem::path& path) { return train::load_model(path, params_, *optimizer_, rng_); }
 
   // One optimisation step on a batch built by data::SequenceBatcher. Throws Errc::numeric naming the first
   // parameter with a NaN/Inf gradient when the loss is not finite. `sync(space, model, batch, loss)` runs
@@ -172,10 +166,7 @@ class SequentialRecommender {
   template <class Sync = NoGradientSync>
   losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
                                Sync&& sync = {}) {
-    SEQREC_REQUIRE(
-        batch.capacity() == config_.batch && batch.maxlen() == maxlen() && batch.num_negatives() == config_.negatives,
-        "train_step: batch is ", batch.capacity(), "x", batch.maxlen(), "x", batch.num_negatives(),
-        ", the model expects ", config_.batch, "x", maxlen(), "x", config_.negatives);
+    batch.require_shape(config_.batch, maxlen(), config_.negatives, "train_step");
     pack_candidates(space, batch);
     params_.zero_grad(space);
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);

@@ -54,6 +54,13 @@ struct SequenceBatch {
   index_t capacity() const { return static_cast<index_t>(inputs.extent(0)); }
   index_t maxlen() const { return static_cast<index_t>(inputs.extent(1)); }
   index_t num_negatives() const { return static_cast<index_t>(negatives.extent(2)); }
+
+  // The shape a model was built for, or a clear error naming `who`.
+  void require_shape(index_t want_capacity, index_t want_maxlen, index_t want_negatives, const char* who) const {
+    SEQREC_REQUIRE(capacity() == want_capacity && maxlen() == want_maxlen && num_negatives() == want_negatives, who,
+                   ": batch is ", capacity(), "x", maxlen(), "x", num_negatives(), ", the model expects ",
+                   want_capacity, "x", want_maxlen, "x", want_negatives);
+  }
 };
 
 // Fills SequenceBatch from the training sequences and a uniform negative sampler. For a user with

@@ -14,6 +14,7 @@
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/parameter.hpp>
+#include <seqrec/core/random.hpp>
 #include <seqrec/core/view.hpp>
 #include <seqrec/train/adam.hpp>
 #include <seqrec/train/optimizer.hpp>
@@ -220,6 +221,22 @@ CheckpointState load_checkpoint(const std::filesystem::path& path, const Paramet
     if (copy && optimizer) optimizer->set_steps(steps);
   }
   return state;
+}
+
+// A model's checkpoint: its parameters, its optimizer's state and its random position (the models' save/load).
+template <Scalar T, ExecutionSpace Space, class Opt>
+void save_model(const std::filesystem::path& path, const ParameterSet<T, Space>& params, const Opt& optimizer,
+                const RandomSource& rng, std::int64_t epoch) {
+  save_checkpoint<T, Space, Opt>(path, params, &optimizer, CheckpointState{epoch, rng.seed(), rng.streams_used()});
+}
+// Reads it back (the model built with the same configuration) and returns the epoch it was saved after.
+template <Scalar T, ExecutionSpace Space, class Opt>
+std::int64_t load_model(const std::filesystem::path& path, const ParameterSet<T, Space>& params, Opt& optimizer,
+                        RandomSource& rng) {
+  const auto state = load_checkpoint<T, Space, Opt>(path, params, &optimizer);
+  rng = RandomSource(state.seed);
+  rng.set_streams_used(state.streams_used);
+  return state.epoch;
 }
 
 }  // namespace seqrec::train
