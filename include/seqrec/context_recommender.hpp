@@ -210,7 +210,8 @@ class ContextRecommender {
         });
   }
 
-  auto gather_request(const Space& space, View1<const id_t, Space> users) {
+  // Explicit return type: nvcc refuses device lambdas in functions with a deduced one.
+  typename Head::context_type gather_request(const Space& space, View1<const id_t, Space> users) {
     const index_t n = users.extent(0), F = table_.num_fields(), U = request_.extent(0);
     SEQREC_REQUIRE(n <= index_t(eval_ctx_.extent(0)), "score: ", n, " users in one call, the scoring workspace holds ",
                    eval_ctx_.extent(0));
