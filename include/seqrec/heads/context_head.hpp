@@ -244,7 +244,7 @@ class ContextHead {
                 const_rows_type dscores, rows_type dhidden, const sequence::Embedding<T, Space>& items,
                 const Workspace& ws, bool accumulate = false) const {
     const index_t rows = hidden.extent(0);
-    check(space, hidden, ctx, ws);
+    check_shapes(hidden, ctx, ws);  // ids: checked by the forward on the same context
     SEQREC_REQUIRE_SHAPE(dscores, "ContextHead dscores", index_t(cand.extent(0)), index_t(cand.extent(1)));
     SEQREC_REQUIRE_EQ(index_t(cand.extent(0)), rows, "ContextHead: rows of candidates vs hidden");
     SEQREC_REQUIRE_SHAPE(dhidden, "ContextHead dhidden", rows, dim());
@@ -257,7 +257,7 @@ class ContextHead {
   void backward_gated(const Space& space, const_rows_type hidden, context_type ctx, const_rows_type dg,
                       rows_type dhidden, const Workspace& ws, bool accumulate = false) const {
     const index_t rows = hidden.extent(0);
-    check(space, hidden, ctx, ws);
+    check_shapes(hidden, ctx, ws);  // ids: checked by the forward on the same context
     SEQREC_REQUIRE_SHAPE(dg, "ContextHead dg", rows, dim());
     SEQREC_REQUIRE_SHAPE(dhidden, "ContextHead dhidden", rows, dim());
     const auto gate = first_rows(ws.gate, rows);
@@ -336,14 +336,20 @@ class ContextHead {
         });
   }
 
-  // Shapes, and every context id inside its field (one reduction over rows x fields).
-  void check(const Space& space, const_rows_type hidden, context_type ctx, const Workspace& ws) const {
+  // Shapes (cheap, no kernel).
+  void check_shapes(const_rows_type hidden, context_type ctx, const Workspace& ws) const {
     const index_t rows = hidden.extent(0), nf = schema_.num_fields();
     SEQREC_REQUIRE_EQ(index_t(hidden.extent(1)), dim(), "ContextHead: hidden dimension");
     SEQREC_REQUIRE_SHAPE(ctx, "ContextHead context ids", rows, nf);
     SEQREC_REQUIRE(ws.rows >= rows && index_t(ws.g.extent(1)) == dim() && index_t(ws.c.extent(1)) == context_dim(),
                    "ContextHead: the workspace holds ", ws.rows, " rows, need ", rows,
                    " (make it with this head's make_workspace)");
+  }
+
+  // Shapes, and every context id inside its field (one reduction over rows x fields, which waits for it: the
+  // forward passes only).
+  void check(const Space& space, const_rows_type hidden, context_type ctx, const Workspace& ws) const {
+    check_shapes(hidden, ctx, ws);
     const index_t bad = count_bad_ids(space, ctx);
     SEQREC_REQUIRE_CODE(bad == 0, Errc::out_of_range, "ContextHead: ", bad,
                         " context ids are outside their field's range (field sizes: ", sizes_string(), ")");
