@@ -341,6 +341,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                  (long long)data.size(), Space::name(), Space::concurrency(), sizeof(T) == 4 ? "float" : "double");
   double best_ndcg = -1, train_seconds = 0;
   int best_epoch = 0, epochs_run = 0, epochs_trained = 0;  // trained: in this process (after a resume)
+  std::vector<double> last_task_losses;                    // multi-task: the last epoch's mean task losses
   seqrec::eval::MetricSet best_valid;
   int first_epoch = 1;
   std::string stopped = "epochs";  // why training ended: epochs | patience | time_limit | signal
@@ -396,6 +397,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
       const auto means = model.end_epoch();
       const auto w = model.task_weights();
       line["task_losses"] = means;
+      last_task_losses.assign(means.begin(), means.end());
       line["task_weights"] = w;
       if (!o.json_only)
         std::fprintf(stderr, "epoch %3d tasks (%s): next item loss %.4f weight %.4f, %s loss %.4f weight %.4f\n", epoch,
@@ -473,9 +475,10 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"negatives", o.negatives}};
   if constexpr (multitask) {
     out["aux"] = o.aux;
-    out["attributes"] = o.attributes;
+    if (!o.attributes.empty()) out["attributes"] = o.attributes;
     out["combinator"] = model.combinator_name();
     out["task_weights"] = model.task_weights();
+    if (!last_task_losses.empty()) out["task_losses"] = last_task_losses;
   }
   if (!o.context.empty()) {
     out["context"] = o.context;
@@ -589,6 +592,18 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
                                                 split.train_sequences, make);
       return run(o, data, model, name);
     }
+    using Combinator = seqrec::RuntimeCombinator<2>;
+    const std::string combinator = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
+    if (!o.aux.empty() && o.aux[0] == "rating") {  // next item + the next item's rating (the data's weights)
+      const auto split = seqrec::data::leave_one_out(data);
+      seqrec::MultiTaskRecommender<Encoder, Combinator, seqrec::heads::RatingTask<T, Space>> model(
+          space, data.num_items(), cfg, o.seed, split.train_sequences,
+          Combinator::make(combinator, o.weights,
+                           std::array{seqrec::losses::TaskKind::classification, seqrec::losses::TaskKind::regression}),
+          make);
+      if (!o.json_only) std::fprintf(stderr, "rating: mean training rating %.3f\n", model.aux().mean_rating());
+      return run(o, data, model, name);
+    }
     if (!o.aux.empty()) {  // next item + the next item's attributes (or genres) on one encoder
       const auto attributes = o.aux[0] == "genres" ? seqrec::data::read_ml100k_items(o.attributes_path, data).genres
                                                    : seqrec::data::read_item_attributes_json(o.attributes_path, data);
@@ -596,8 +611,6 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
         std::fprintf(stderr, "%s: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
                      o.aux[0].c_str(), (long long)attributes.covered_items(), (long long)data.num_items(),
                      (long long)attributes.num_attributes(), (long long)attributes.skipped_items);
-      using Combinator = seqrec::RuntimeCombinator<2>;
-      const std::string combinator = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
       seqrec::MultiTaskRecommender<Encoder, Combinator> model(space, data.num_items(), cfg, o.seed, attributes,
                                                               Combinator::make(combinator, o.weights), make);
       return run(o, data, model, name);
@@ -656,9 +669,9 @@ int main(int argc, char* argv[]) {
   app.add_option("--fed-noise", o.fed_noise, "fedavg: Gaussian noise multiplier on the clipped average")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--aux", o.aux,
-                 "auxiliary task trained with the next item: attributes (item attribute JSON) or genres "
-                 "(MovieLens-100K u.item)")
-      ->check(CLI::IsMember({"attributes", "genres"}));
+                 "auxiliary task trained with the next item: attributes (item attribute JSON), genres "
+                 "(MovieLens-100K u.item) or rating (the data's ratings, regression)")
+      ->check(CLI::IsMember({"attributes", "genres", "rating"}));
   app.add_option("--attributes", o.attributes,
                  "item attributes: {\"item\": [attribute ids]} JSON for --aux attributes (default for Beauty: "
                  "beauty/beauty_item2attributes.json), u.item for --aux genres (default ml-100k/u.item)");
@@ -686,18 +699,22 @@ int main(int argc, char* argv[]) {
       return fail("--weights applies to --combinator weighted only");
     if (!o.weights.empty() && o.weights.size() != 1 + o.aux.size())
       return fail("--weights needs " + std::to_string(1 + o.aux.size()) + " values (next item, then each --aux)");
-    if (o.attributes.empty() && o.aux[0] == "genres") o.attributes = "ml-100k/u.item";
-    if (o.attributes.empty()) {
-      if (o.data.find("beauty") == std::string::npos)
-        return fail("--aux attributes needs --attributes FILE (the default is Beauty's)");
-      o.attributes = "beauty/beauty_item2attributes.json";
-    }
-    try {
-      std::filesystem::path apath(o.attributes);
-      if (!apath.is_absolute() && !std::filesystem::exists(apath)) apath = seqrec::data::data_file(o.attributes);
-      o.attributes_path = apath.string();
-    } catch (const seqrec::Error& e) {
-      return fail(e.what());
+    if (o.aux[0] == "rating") {
+      if (!o.attributes.empty()) return fail("--aux rating reads the data's ratings, not --attributes");
+    } else {
+      if (o.attributes.empty() && o.aux[0] == "genres") o.attributes = "ml-100k/u.item";
+      if (o.attributes.empty()) {
+        if (o.data.find("beauty") == std::string::npos)
+          return fail("--aux attributes needs --attributes FILE (the default is Beauty's)");
+        o.attributes = "beauty/beauty_item2attributes.json";
+      }
+      try {
+        std::filesystem::path apath(o.attributes);
+        if (!apath.is_absolute() && !std::filesystem::exists(apath)) apath = seqrec::data::data_file(o.attributes);
+        o.attributes_path = apath.string();
+      } catch (const seqrec::Error& e) {
+        return fail(e.what());
+      }
     }
   }
 

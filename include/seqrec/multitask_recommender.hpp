@@ -1,16 +1,16 @@
-// MultiTaskRecommender<Encoder, Combinator>: SequentialRecommender's next-item model (shared item embedding,
-// encoder, dot-product head, BCE with sampled negatives) plus an auxiliary task on the same hidden states:
-// AttributeHead predicts, at every position, the attributes of that position's target item (multi-label
-// BCE). The two losses are combined by a loss combinator (losses/combinators.hpp) over K = 2 tasks, task 0
-// the next item and task 1 the attributes:
+// MultiTaskRecommender<Encoder, Combinator, Aux>: SequentialRecommender's next-item model (shared item embedding,
+// encoder, dot-product head, BCE with sampled negatives) plus an auxiliary task on the same hidden states
+// (heads/aux_tasks.hpp): AttributeTask (default) predicts, at every position, the attributes of that position's
+// target item (multi-label BCE); RatingTask its rating (regression). The two losses are combined by a loss
+// combinator (losses/combinators.hpp) over K = 2 tasks, task 0 the next item and task 1 the auxiliary one:
 //
 //   using Model = seqrec::MultiTaskRecommender<seqrec::sequence::SelfAttentionEncoder<float, Space>,
 //                                              seqrec::losses::UncertaintyWeighting<2>>;
 //   Model model(space, num_items, config, seed, attributes, Model::combinator_type(), make_encoder);
 //
-// Per step each task's upstream gradient (dscores, dlogits) is scaled by its current weight before both heads
-// back-propagate into the shared dhidden; the combinator then learns (update) and, at the end of an epoch,
-// end_epoch() hands it the epoch's mean task losses. Scoring (score, score_all, set_scoring_windows) is the
+// Per step each task's upstream gradient (dscores, the auxiliary task's upstream()) is scaled by its current weight
+// before both heads back-propagate into the shared dhidden; the combinator then learns (update) and, at the end of an
+// epoch, end_epoch() hands it the epoch's mean task losses. Scoring (score, score_all, set_scoring_windows) is the
 // next-item model's, so the evaluators take this model as they take SequentialRecommender.
 //
 // With weights {1, 0} the trajectory is SequentialRecommender's with the same seed: the attribute head's
@@ -33,6 +33,7 @@
 #include <seqrec/data/batch.hpp>
 #include <seqrec/data/interactions.hpp>
 #include <seqrec/heads/attribute_head.hpp>
+#include <seqrec/heads/aux_tasks.hpp>
 #include <seqrec/heads/dot_product.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/losses/combinators.hpp>
@@ -74,8 +75,10 @@ class RuntimeCombinator {
   template <class C>
   explicit RuntimeCombinator(C c) : c_(std::move(c)) {}
 
-  // name: sum | weighted | uncertainty | gradnorm | dwa; `weights` only for weighted (empty: all 1).
-  static RuntimeCombinator make(const std::string& name, const std::vector<double>& weights = {}) {
+  // name: sum | weighted | uncertainty | gradnorm | dwa; `weights` only for weighted (empty: all 1). `kinds`
+  // matters to uncertainty only: a regression task's loss is scaled by 1/(2σ²), a classification's by 1/σ².
+  static RuntimeCombinator make(const std::string& name, const std::vector<double>& weights = {},
+                                std::optional<std::array<losses::TaskKind, K>> kinds = std::nullopt) {
     SEQREC_REQUIRE(weights.empty() || name == "weighted", "combinator ", name,
                    " learns or fixes its own weights; explicit weights need the weighted combinator");
     if (name == "sum") return RuntimeCombinator(losses::Sum<K>());
@@ -88,7 +91,9 @@ class RuntimeCombinator {
       }
       return RuntimeCombinator(losses::Weighted<K>(w));
     }
-    if (name == "uncertainty") return RuntimeCombinator(losses::UncertaintyWeighting<K>());
+    if (name == "uncertainty")
+      return RuntimeCombinator(kinds ? losses::UncertaintyWeighting<K>(*kinds, 1e-2)
+                                     : losses::UncertaintyWeighting<K>());
     if (name == "gradnorm") return RuntimeCombinator(losses::GradNorm<K>());
     if (name == "dwa") return RuntimeCombinator(losses::DynamicWeightAverage<K>());
     SEQREC_THROW(Errc::invalid_argument, "unknown combinator '", name,
@@ -125,7 +130,8 @@ class RuntimeCombinator {
 
 static_assert(losses::check_loss_combinator<RuntimeCombinator<2>>());
 
-template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>>
+template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>,
+          class Aux = heads::AttributeTask<typename Encoder::scalar_type, typename Encoder::execution_space>>
 class MultiTaskRecommender {
   static_assert(check_sequence_encoder<Encoder>());
   static_assert(losses::check_loss_combinator<Combinator>());
@@ -143,34 +149,33 @@ class MultiTaskRecommender {
   using rows_type = View2<T, Space>;
   using TaskValues = losses::TaskValues<2>;
   static constexpr std::size_t num_tasks = 2;
-  static constexpr const char* task_names[2] = {"next_item", "attributes"};
+  using aux_type = Aux;
+  static constexpr const char* task_names[2] = {"next_item", Aux::name};
 
-  // `attributes` must be aligned with the interactions' dense item ids (data::read_item_attributes_json).
+  // aux_data: what the auxiliary task learns from (Aux::data_type): item attributes aligned with the
+  // interactions' dense item ids (data::read_item_attributes_json) for AttributeTask, the training sequences
+  // (their weights are the ratings) for RatingTask.
   template <class MakeEncoder>
   MultiTaskRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
-                       const data::ItemAttributes& attributes, Combinator combinator, MakeEncoder&& make)
+                       const typename Aux::data_type& aux_data, Combinator combinator, MakeEncoder&& make)
       : config_(config),
         rng_(seed),
         combinator_(std::move(combinator)),
         items_(space, params_, "items", num_items + 1, config.dim),
         encoder_(make(space, params_, config.dim)),
         // Registered after the encoder: the next-item parameters come first, in SequentialRecommender's order.
-        attr_head_(space, params_, "attributes", config.dim, attributes.num_attributes()) {
+        aux_(space, params_, config.dim, num_items, aux_data, config.batch * encoder_.maxlen()) {
     SEQREC_REQUIRE(num_items > 0, "MultiTaskRecommender: there are no items");
     SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "MultiTaskRecommender: batch (", config.batch,
                    ") and negatives (", config.negatives, ") must be positive");
-    SEQREC_REQUIRE(attributes.num_items() == num_items, "MultiTaskRecommender: the attributes cover ",
-                   attributes.num_items(), " items, the model has ", num_items,
-                   " (read them against the same interactions)");
-    table_ = heads::make_attribute_table(space, attributes);
     const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
     items_.init_normal(space, rng_.next(), stddev);
     encoder_.init(space, rng_);
     // A stream the RandomSource never reaches (it counts up from 0), so every later draw matches
     // SequentialRecommender's.
-    attr_head_.init(space, rng_.stream(attribute_init_stream));
+    aux_.init(space, rng_.stream(attribute_init_stream));
     optimizer_.emplace(space, params_, config.adam);
-    const index_t rows = config.batch * maxlen(), A = attributes.num_attributes();
+    const index_t rows = config.batch * maxlen();
     train_ws_ = encoder_.make_workspace(space, config.batch);
     hidden_ = make_uninitialized<rows_type>(space, "MultiTask::hidden", rows, config.dim);
     dhidden_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden", rows, config.dim);
@@ -178,8 +183,6 @@ class MultiTaskRecommender {
     targets_ = make_uninitialized<View1<id_t, Space>>(space, "MultiTask::targets", rows);
     scores_ = make_uninitialized<rows_type>(space, "MultiTask::scores", rows, 1 + config.negatives);
     dscores_ = make_uninitialized<rows_type>(space, "MultiTask::dscores", rows, 1 + config.negatives);
-    logits_ = make_uninitialized<rows_type>(space, "MultiTask::logits", rows, A);
-    dlogits_ = make_uninitialized<rows_type>(space, "MultiTask::dlogits", rows, A);
     epoch_sum_.fill(0.0);
     last_.fill(0.0);
   }
@@ -191,12 +194,10 @@ class MultiTaskRecommender {
   View2<const id_t, Space> candidates() const { return cand_; }
   index_t dim() const { return config_.dim; }
   index_t num_items() const { return items_.rows() - 1; }
-  index_t num_attributes() const { return attr_head_.num_attributes(); }
   const ParameterSet<T, Space>& parameters() const { return params_; }
   const sequence::Embedding<T, Space>& items() const { return items_; }
   const Encoder& encoder() const { return encoder_; }
-  const heads::AttributeHead<T, Space>& attribute_head() const { return attr_head_; }
-  const heads::AttributeTable<Space>& attribute_table() const { return table_; }
+  const Aux& aux() const { return aux_; }
   train::Adam<T, Space>& optimizer() { return *optimizer_; }
   RandomSource& random() { return rng_; }
   Combinator& combinator() { return combinator_; }
@@ -261,31 +262,30 @@ class MultiTaskRecommender {
     params_.zero_grad(space);
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
     head_.forward(space, hidden_, cand_, scores_, items_);
-    attr_head_.forward(space, hidden_, logits_);
     const auto l0 = loss_.forward_backward(space, scores_, cand_, dscores_);
-    const auto l1 = attr_head_.loss(space, logits_, targets_, table_, dlogits_);
+    const auto l1 = aux_.forward(space, hidden_, targets_, batch, items_, true);
     if (!std::isfinite(l0.value) || !std::isfinite(l1.value)) {
       params_.require_finite(space, "multi-task training step with a non-finite loss");
-      SEQREC_THROW(Errc::numeric, "the training losses are ", l0.value, " (next item) and ", l1.value,
-                   " (attributes) while every parameter is finite");
+      SEQREC_THROW(Errc::numeric, "the training losses are ", l0.value, " (next item) and ", l1.value, " (", Aux::name,
+                   ") while every parameter is finite");
     }
     const TaskValues losses{l0.value, l1.value};
     last_ = losses;
     last_objective_ = combinator_.combine(losses);
-    losses::scale_gradients(space, combinator_, dscores_, dlogits_);
+    losses::scale_gradients(space, combinator_, dscores_, aux_.upstream());
     head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
     TaskValues norms{};
     if (grad_norms_needed()) {
       // Each task's gradient on h apart for its norm (unweighted: divided by the weight it was scaled by).
       if (dhidden_aux_.extent(0) != dhidden_.extent(0))
         dhidden_aux_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden_aux", dhidden_.extent(0), dim());
-      attr_head_.backward(space, hidden_, dlogits_, dhidden_aux_);
+      aux_.backward(space, hidden_, targets_, items_, dhidden_aux_, false);
       const auto w = combinator_.weights();
       norms = {w[0] > 0 ? losses::gradient_norm(space, dhidden_) / w[0] : 0.0,
                w[1] > 0 ? losses::gradient_norm(space, dhidden_aux_) / w[1] : 0.0};
       add_into(space, dhidden_, dhidden_aux_);
     } else {
-      attr_head_.backward(space, hidden_, dlogits_, dhidden_, true);
+      aux_.backward(space, hidden_, targets_, items_, dhidden_, true);
     }
     encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
     const losses::LossValue reported = sync(space, *this, batch, losses::LossValue{last_objective_, l0.count});
@@ -313,10 +313,9 @@ class MultiTaskRecommender {
     pack_candidates(space, batch);
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, false, RandomStream());
     head_.forward(space, hidden_, cand_, scores_, items_);
-    attr_head_.forward(space, hidden_, logits_);
     rows_type none;
     const auto l0 = loss_.forward_backward(space, scores_, cand_, none);
-    const auto l1 = attr_head_.loss(space, logits_, targets_, table_, none);
+    const auto l1 = aux_.forward(space, hidden_, targets_, batch, items_, false);
     return {l0.value, l1.value};
   }
 
@@ -380,12 +379,11 @@ class MultiTaskRecommender {
   Encoder encoder_;
   heads::DotProduct<T, Space> head_;
   losses::BinaryCrossEntropy<T, Space> loss_;
-  heads::AttributeHead<T, Space> attr_head_;
-  heads::AttributeTable<Space> table_;
+  Aux aux_;
   std::optional<train::Adam<T, Space>> optimizer_;
   typename Encoder::Workspace train_ws_;
   sequence::ScoringWindows<Encoder> windows_;
-  rows_type hidden_, dhidden_, dhidden_aux_, scores_, dscores_, logits_, dlogits_;
+  rows_type hidden_, dhidden_, dhidden_aux_, scores_, dscores_;
   View2<id_t, Space> cand_;
   View1<id_t, Space> targets_;
   TaskValues epoch_sum_, last_;

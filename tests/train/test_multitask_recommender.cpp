@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -295,4 +296,55 @@ TEMPLATE_TEST_CASE("multi-task recommender: a checkpoint keeps the combinator's 
     CHECK_THROWS_WITH(again.load(path), Catch::Contains("cannot read the combinator state"));
     std::filesystem::remove(path);
   }
+}
+
+TEMPLATE_TEST_CASE("multi-task recommender: the next item's rating as a regression task",
+                   "[train][multitask][recommender]", SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+  using Rating = seqrec::heads::RatingTask<T, Space>;
+  using Model = seqrec::MultiTaskRecommender<Encoder, sl::Sum<2>, Rating>;
+  Setup<T, Space> s;
+  // Ratings that follow the item: 1 + original id % 5.
+  for (std::size_t k = 0; k < s.x.item.size(); ++k) s.x.weight[k] = float(1 + s.x.items.original(s.x.item[k]) % 5);
+  s.split = seqrec::data::leave_one_out(s.x);
+  Model model(s.space, s.x.num_items(), s.cfg, 3, s.split.train_sequences, sl::Sum<2>(), s.make_encoder());
+  CHECK(std::string(Model::task_names[1]) == "rating");
+  CHECK(model.aux().mean_rating() > 1);
+  s.probe_batch();
+  const auto first = model.evaluate_losses(s.space, s.batch);
+  // Each row's rating is its target's.
+  auto tg = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s.batch.targets);
+  auto rr = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model.aux().row_ratings());
+  int rated = 0;
+  for (index_t b = 0; b < kBatch; ++b)
+    for (index_t t = 0; t < 10; ++t) {
+      const auto target = tg(b, t);
+      if (target == 0) {
+        CHECK(std::isnan(double(rr(b * 10 + t))));
+        continue;
+      }
+      CHECK(rr(b * 10 + t) == T(1 + s.x.items.original(target) % 5));
+      ++rated;
+    }
+  CHECK(rated > 100);
+  s.train(model, 8, [](auto& m) { m.end_epoch(); });
+  s.probe_batch();
+  const auto last = model.evaluate_losses(s.space, s.batch);
+  INFO("next item " << first[0] << " -> " << last[0] << ", rating MSE " << first[1] << " -> " << last[1]);
+  CHECK(last[0] < 0.8 * first[0]);
+  CHECK(last[1] < 0.5 * first[1]);
+  CHECK(last[1] < 1.0);  // below the ratings' variance (2): it predicts per item
+}
+
+TEST_CASE("run-time combinator: uncertainty weighting scales a regression task by 1/(2σ²)", "[train][multitask]") {
+  using RC = seqrec::RuntimeCombinator<2>;
+  constexpr std::array kinds{sl::TaskKind::classification, sl::TaskKind::regression};
+  CHECK(RC::make("uncertainty").weights() == sl::TaskValues<2>{1.0, 1.0});
+  CHECK(RC::make("uncertainty", {}, kinds).weights() == sl::TaskValues<2>{1.0, 0.5});
+  // The other combinators have no notion of task kind.
+  CHECK(RC::make("sum", {}, kinds).weights() == sl::TaskValues<2>{1.0, 1.0});
+  CHECK(RC::make("weighted", {2.0, 3.0}, kinds).weights() == sl::TaskValues<2>{2.0, 3.0});
+  CHECK_THROWS_WITH(RC::make("softmax"), Catch::Contains("unknown combinator 'softmax'"));
 }
