@@ -1,12 +1,15 @@
-// MultiTaskRecommender<Encoder, Combinator, Aux>: SequentialRecommender's next-item model (shared item embedding,
-// encoder, dot-product head, BCE with sampled negatives) plus an auxiliary task on the same hidden states
-// (heads/aux_tasks.hpp): AttributeTask (default) predicts, at every position, the attributes of that position's
-// target item (multi-label BCE); RatingTask its rating (regression). The two losses are combined by a loss
-// combinator (losses/combinators.hpp) over K = 2 tasks, task 0 the next item and task 1 the auxiliary one:
+// MultiTaskRecommender<Encoder, Combinator, Aux...>: SequentialRecommender's next-item model (shared item
+// embedding, encoder, dot-product head, BCE with sampled negatives) plus auxiliary tasks on the same encoder
+// (heads/aux_tasks.hpp, heads/joint_tasks.hpp): AttributeTask (the default when no Aux is named) predicts, at every
+// position, the attributes of that position's target item (multi-label BCE); RatingTask its rating (regression);
+// ItemItemTask and UserUserTask train the item table and the users' states jointly. The losses are combined by a
+// loss combinator (losses/combinators.hpp) over K = 1 + sizeof...(Aux) tasks, task 0 the next item:
 //
 //   using Model = seqrec::MultiTaskRecommender<seqrec::sequence::SelfAttentionEncoder<float, Space>,
 //                                              seqrec::losses::UncertaintyWeighting<2>>;
 //   Model model(space, num_items, config, seed, attributes, Model::combinator_type(), make_encoder);
+//
+// With one auxiliary task, aux_data is that task's data_type; with several, a std::tuple of them in task order.
 //
 // Per step each task's upstream gradient (dscores, the auxiliary task's upstream()) is scaled by its current weight
 // before both heads back-propagate into the shared dhidden; the combinator then learns (update) and, at the end of an
@@ -35,6 +38,7 @@
 #include <seqrec/heads/attribute_head.hpp>
 #include <seqrec/heads/aux_tasks.hpp>
 #include <seqrec/heads/dot_product.hpp>
+#include <seqrec/heads/joint_tasks.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/losses/combinators.hpp>
 #include <seqrec/sequence/embedding.hpp>
@@ -54,6 +58,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -130,14 +136,38 @@ class RuntimeCombinator {
 
 static_assert(losses::check_loss_combinator<RuntimeCombinator<2>>());
 
-template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>,
-          class Aux = heads::AttributeTask<typename Encoder::scalar_type, typename Encoder::execution_space>>
+namespace detail {
+// The auxiliary tasks as a tuple (AttributeTask when none is named), their names and their data.
+template <class Encoder, class... Aux>
+struct AuxTasks {
+  using type = std::tuple<Aux...>;
+};
+template <class Encoder>
+struct AuxTasks<Encoder> {
+  using type = std::tuple<heads::AttributeTask<typename Encoder::scalar_type, typename Encoder::execution_space>>;
+};
+template <class Tuple>
+struct AuxTraits;
+template <class... A>
+struct AuxTraits<std::tuple<A...>> {
+  static constexpr std::array<const char*, 1 + sizeof...(A)> names{"next_item", A::name...};
+  static constexpr std::array<losses::TaskKind, 1 + sizeof...(A)> kinds{losses::TaskKind::classification, A::kind...};
+  static constexpr bool hidden_gradients = (A::has_hidden_gradient && ...);
+  using data_type = std::conditional_t<sizeof...(A) == 1, typename std::tuple_element_t<0, std::tuple<A...>>::data_type,
+                                       std::tuple<typename A::data_type...>>;
+};
+}  // namespace detail
+
+template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>, class... Aux>
 class MultiTaskRecommender {
   static_assert(check_sequence_encoder<Encoder>());
   static_assert(losses::check_loss_combinator<Combinator>());
-  static_assert(Combinator::num_tasks == 2,
-                "seqrec: MultiTaskRecommender has two tasks (next item, next item's attributes): use a combinator "
-                "over 2 tasks");
+  using tasks_type = typename detail::AuxTasks<Encoder, Aux...>::type;
+  using traits = detail::AuxTraits<tasks_type>;
+  static constexpr std::size_t num_aux = std::tuple_size_v<tasks_type>;
+  static_assert(Combinator::num_tasks == 1 + num_aux,
+                "seqrec: MultiTaskRecommender's combinator must be over 1 + sizeof...(Aux) tasks (the next item, then "
+                "each auxiliary task; AttributeTask when none is named)");
 
  public:
   using scalar_type = typename Encoder::scalar_type;
@@ -147,25 +177,33 @@ class MultiTaskRecommender {
   using T = scalar_type;
   using Space = execution_space;
   using rows_type = View2<T, Space>;
-  using TaskValues = losses::TaskValues<2>;
-  static constexpr std::size_t num_tasks = 2;
-  using aux_type = Aux;
-  static constexpr const char* task_names[2] = {"next_item", Aux::name};
+  static constexpr std::size_t num_tasks = 1 + num_aux;
+  using TaskValues = losses::TaskValues<num_tasks>;
+  using aux_type = std::tuple_element_t<0, tasks_type>;  // the first auxiliary task
+  using aux_data_type = typename traits::data_type;
+  static constexpr std::array<const char*, num_tasks> task_names = traits::names;
+  // Each task's kind, for combinators that treat regression apart (uncertainty weighting).
+  static constexpr std::array<losses::TaskKind, num_tasks> task_kinds = traits::kinds;
 
-  // aux_data: what the auxiliary task learns from (Aux::data_type): item attributes aligned with the
-  // interactions' dense item ids (data::read_item_attributes_json) for AttributeTask, the training sequences
-  // (their weights are the ratings) for RatingTask.
+  // aux_data: what the auxiliary tasks learn from (Aux::data_type; a tuple of them for several): item
+  // attributes aligned with the interactions' dense item ids (data::read_item_attributes_json) for
+  // AttributeTask, the training sequences (their weights are the ratings) for RatingTask and UserUserTask,
+  // ItemItemTask::Options for ItemItemTask.
   template <class MakeEncoder>
   MultiTaskRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
-                       const typename Aux::data_type& aux_data, Combinator combinator, MakeEncoder&& make)
+                       const aux_data_type& aux_data, Combinator combinator, MakeEncoder&& make)
       : config_(config),
         rng_(seed),
         combinator_(std::move(combinator)),
         items_(space, params_, "items", num_items + 1, config.dim),
         encoder_(make(space, params_, config.dim)),
         // Registered after the encoder: the next-item parameters come first, in SequentialRecommender's order.
-        aux_(space, params_, config.dim, num_items, aux_data, config.batch * encoder_.maxlen()) {
+        aux_(make_tasks(space, params_, config.dim, num_items, aux_data, config.batch * encoder_.maxlen(),
+                        std::make_index_sequence<num_aux>{})) {
     SEQREC_REQUIRE(num_items > 0, "MultiTaskRecommender: there are no items");
+    SEQREC_REQUIRE(traits::hidden_gradients || !grad_norms_needed(),
+                   "MultiTaskRecommender: GradNorm balances the tasks' gradients on the encoder's hidden states, and "
+                   "the item-item task has none (it trains the item table): choose another combinator");
     SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "MultiTaskRecommender: batch (", config.batch,
                    ") and negatives (", config.negatives, ") must be positive");
     const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
@@ -173,7 +211,7 @@ class MultiTaskRecommender {
     encoder_.init(space, rng_);
     // A stream the RandomSource never reaches (it counts up from 0), so every later draw matches
     // SequentialRecommender's.
-    aux_.init(space, rng_.stream(attribute_init_stream));
+    each_task([&](auto index, auto& task) { task.init(space, rng_.stream(attribute_init_stream + index)); });
     optimizer_.emplace(space, params_, config.adam);
     const index_t rows = config.batch * maxlen();
     train_ws_ = encoder_.make_workspace(space, config.batch);
@@ -197,7 +235,11 @@ class MultiTaskRecommender {
   const ParameterSet<T, Space>& parameters() const { return params_; }
   const sequence::Embedding<T, Space>& items() const { return items_; }
   const Encoder& encoder() const { return encoder_; }
-  const Aux& aux() const { return aux_; }
+  const aux_type& aux() const { return std::get<0>(aux_); }
+  template <std::size_t I>
+  const auto& task() const {
+    return std::get<I>(aux_);
+  }
   train::Adam<T, Space>& optimizer() { return *optimizer_; }
   RandomSource& random() { return rng_; }
   Combinator& combinator() { return combinator_; }
@@ -263,35 +305,40 @@ class MultiTaskRecommender {
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
     head_.forward(space, hidden_, cand_, scores_, items_);
     const auto l0 = loss_.forward_backward(space, scores_, cand_, dscores_);
-    const auto l1 = aux_.forward(space, hidden_, targets_, batch, items_, true);
-    if (!std::isfinite(l0.value) || !std::isfinite(l1.value)) {
-      params_.require_finite(space, "multi-task training step with a non-finite loss");
-      SEQREC_THROW(Errc::numeric, "the training losses are ", l0.value, " (next item) and ", l1.value, " (", Aux::name,
-                   ") while every parameter is finite");
-    }
-    const TaskValues losses{l0.value, l1.value};
+    TaskValues losses{l0.value};
+    each_task([&](auto index, auto& task) {
+      losses[1 + index] = task.forward(space, hidden_, targets_, batch, items_, true, task_stream(step, index)).value;
+    });
+    for (std::size_t k = 0; k < num_tasks; ++k)
+      if (!std::isfinite(losses[k])) {
+        params_.require_finite(space, "multi-task training step with a non-finite loss");
+        SEQREC_THROW(Errc::numeric, "the training loss of task ", task_names[k], " is ", losses[k],
+                     " while every parameter is finite");
+      }
     last_ = losses;
     last_objective_ = combinator_.combine(losses);
-    losses::scale_gradients(space, combinator_, dscores_, aux_.upstream());
+    std::apply([&](auto&... task) { losses::scale_gradients(space, combinator_, dscores_, task.upstream()...); }, aux_);
     head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
     TaskValues norms{};
     if (grad_norms_needed()) {
       // Each task's gradient on h apart for its norm (unweighted: divided by the weight it was scaled by).
       if (dhidden_aux_.extent(0) != dhidden_.extent(0))
         dhidden_aux_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden_aux", dhidden_.extent(0), dim());
-      aux_.backward(space, hidden_, targets_, items_, dhidden_aux_, false);
       const auto w = combinator_.weights();
-      norms = {w[0] > 0 ? losses::gradient_norm(space, dhidden_) / w[0] : 0.0,
-               w[1] > 0 ? losses::gradient_norm(space, dhidden_aux_) / w[1] : 0.0};
-      add_into(space, dhidden_, dhidden_aux_);
+      norms[0] = w[0] > 0 ? losses::gradient_norm(space, dhidden_) / w[0] : 0.0;
+      each_task([&](auto index, auto& task) {
+        task.backward(space, hidden_, targets_, items_, dhidden_aux_, false, batch);
+        norms[1 + index] = w[1 + index] > 0 ? losses::gradient_norm(space, dhidden_aux_) / w[1 + index] : 0.0;
+        add_into(space, dhidden_, dhidden_aux_);
+      });
     } else {
-      aux_.backward(space, hidden_, targets_, items_, dhidden_, true);
+      each_task([&](auto, auto& task) { task.backward(space, hidden_, targets_, items_, dhidden_, true, batch); });
     }
     encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
     const losses::LossValue reported = sync(space, *this, batch, losses::LossValue{last_objective_, l0.count});
     combinator_.update(losses, norms);
     optimizer_->step(space);
-    for (std::size_t k = 0; k < 2; ++k) epoch_sum_[k] += losses[k];
+    for (std::size_t k = 0; k < num_tasks; ++k) epoch_sum_[k] += losses[k];
     ++epoch_steps_;
     return reported;
   }
@@ -301,7 +348,7 @@ class MultiTaskRecommender {
   TaskValues end_epoch() {
     TaskValues mean{};
     if (epoch_steps_ == 0) return mean;
-    for (std::size_t k = 0; k < 2; ++k) mean[k] = epoch_sum_[k] / double(epoch_steps_);
+    for (std::size_t k = 0; k < num_tasks; ++k) mean[k] = epoch_sum_[k] / double(epoch_steps_);
     combinator_.end_epoch(mean);
     epoch_sum_.fill(0.0);
     epoch_steps_ = 0;
@@ -314,9 +361,12 @@ class MultiTaskRecommender {
     encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, false, RandomStream());
     head_.forward(space, hidden_, cand_, scores_, items_);
     rows_type none;
-    const auto l0 = loss_.forward_backward(space, scores_, cand_, none);
-    const auto l1 = aux_.forward(space, hidden_, targets_, batch, items_, false);
-    return {l0.value, l1.value};
+    TaskValues losses{loss_.forward_backward(space, scores_, cand_, none).value};
+    each_task([&](auto index, auto& task) {
+      losses[1 + index] =
+          task.forward(space, hidden_, targets_, batch, items_, false, task_stream(RandomStream(), index)).value;
+    });
+    return losses;
   }
 
   // Scoring: exactly SequentialRecommender's (the next-item task).
@@ -362,6 +412,29 @@ class MultiTaskRecommender {
         });
   }
 
+  // The random stream auxiliary task `index` draws from in a step (the item-item task's negatives): far from
+  // the counters dropout uses, so adding a task leaves the encoder's draws unchanged.
+  static RandomStream task_stream(RandomStream step, std::size_t index) {
+    return RandomStream(step.bits(~std::uint64_t(0) - index), 0x7A5C0000u + index);
+  }
+
+  template <class F>
+  void each_task(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f(std::integral_constant<std::size_t, I>{}, std::get<I>(aux_)), ...);
+    }
+    (std::make_index_sequence<num_aux>{});
+  }
+
+  template <class Data, std::size_t... I>
+  static tasks_type make_tasks(const Space& space, ParameterSet<T, Space>& params, index_t dim, index_t num_items,
+                               const Data& data, index_t rows, std::index_sequence<I...>) {
+    if constexpr (num_aux == 1)
+      return tasks_type{std::tuple_element_t<0, tasks_type>(space, params, dim, num_items, data, rows)};
+    else  // a braced list: the tasks register their parameters in task order
+      return tasks_type{std::tuple_element_t<I, tasks_type>(space, params, dim, num_items, std::get<I>(data), rows)...};
+  }
+
   static void add_into(const Space& space, rows_type dst, rows_type src) {
     auto* d = dst.data();
     const auto* s = src.data();
@@ -379,7 +452,7 @@ class MultiTaskRecommender {
   Encoder encoder_;
   heads::DotProduct<T, Space> head_;
   losses::BinaryCrossEntropy<T, Space> loss_;
-  Aux aux_;
+  tasks_type aux_;
   std::optional<train::Adam<T, Space>> optimizer_;
   typename Encoder::Workspace train_ws_;
   sequence::ScoringWindows<Encoder> windows_;

@@ -348,3 +348,62 @@ TEST_CASE("run-time combinator: uncertainty weighting scales a regression task b
   CHECK(RC::make("weighted", {2.0, 3.0}, kinds).weights() == sl::TaskValues<2>{2.0, 3.0});
   CHECK_THROWS_WITH(RC::make("softmax"), Catch::Contains("unknown combinator 'softmax'"));
 }
+
+TEMPLATE_TEST_CASE("multi-task recommender: joint item-item and user-user tasks", "[train][multitask][recommender]",
+                   SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+  using ItemItem = seqrec::heads::ItemItemTask<T, Space>;
+  using UserUser = seqrec::heads::UserUserTask<T, Space>;
+  using Model = seqrec::MultiTaskRecommender<Encoder, seqrec::RuntimeCombinator<3>, ItemItem, UserUser>;
+  static_assert(Model::num_tasks == 3);
+  CHECK(std::string(Model::task_names[1]) == "item_item");
+  CHECK(std::string(Model::task_names[2]) == "user_user");
+  Setup<T, Space> s;
+  const typename Model::aux_data_type data{typename ItemItem::Options{2, 3}, s.split.train_sequences};
+
+  // Zero weights on both: the next-item trajectory of plain SASRec with the same seed.
+  {
+    seqrec::SequentialRecommender<Encoder> plain(s.space, s.x.num_items(), s.cfg, 11, s.make_encoder());
+    Model multi(s.space, s.x.num_items(), s.cfg, 11, data, seqrec::RuntimeCombinator<3>::make("weighted", {1, 0, 0}),
+                s.make_encoder());
+    const auto a = s.train(plain, 2, [](auto&) {});
+    const auto b = s.train(multi, 2, [](auto& m) { m.end_epoch(); });
+    REQUIRE(a.size() == b.size());
+    const double tol = std::is_same_v<Space, Kokkos::Serial> ? 0.0 : (sizeof(T) == 4 ? 1e-3 : 1e-8);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(tol).margin(tol));
+    CHECK(multi.last_task_losses()[1] > 0);
+    CHECK(multi.last_task_losses()[2] > 0);
+  }
+
+  // Summed: every task's loss falls. The ring's neighbours co-occur, and users on overlapping arcs share items.
+  Model model(s.space, s.x.num_items(), s.cfg, 3, data, seqrec::RuntimeCombinator<3>::make("sum"), s.make_encoder());
+  s.probe_batch();
+  const auto first = model.evaluate_losses(s.space, s.batch);
+  CHECK(model.template task<1>().last_positives() > kBatch / 2);
+  std::vector<sl::TaskValues<3>> means;
+  s.train(model, 8, [&](auto& m) { means.push_back(m.end_epoch()); });
+  s.probe_batch();
+  const auto last = model.evaluate_losses(s.space, s.batch);
+  INFO("next item " << first[0] << " -> " << last[0] << ", item-item " << first[1] << " -> " << last[1]
+                    << ", user-user " << first[2] << " -> " << last[2]);
+  CHECK(last[0] < 0.8 * first[0]);
+  CHECK(last[1] < 0.95 * first[1]);
+  CHECK(last[2] < 0.5 * first[2]);
+  CHECK(means.back()[2] < means.front()[2]);
+  // The same training without weight on the joint tasks leaves their losses higher: it is the tasks that fit them.
+  Model zero(s.space, s.x.num_items(), s.cfg, 3, data, seqrec::RuntimeCombinator<3>::make("weighted", {1, 0, 0}),
+             s.make_encoder());
+  s.train(zero, 8, [&](auto& m) { m.end_epoch(); });
+  s.probe_batch();
+  const auto unweighted = zero.evaluate_losses(s.space, s.batch);
+  INFO("without weight: item-item " << unweighted[1] << ", user-user " << unweighted[2]);
+  CHECK(last[1] < unweighted[1] - 0.1);
+  CHECK(last[2] < unweighted[2] - 0.3);
+
+  // GradNorm balances gradients on the hidden states; the item-item task has none.
+  CHECK_THROWS_WITH(
+      Model(s.space, s.x.num_items(), s.cfg, 3, data, seqrec::RuntimeCombinator<3>::make("gradnorm"), s.make_encoder()),
+      Catch::Contains("item-item task has none"));
+}

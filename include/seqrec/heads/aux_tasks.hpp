@@ -2,12 +2,16 @@
 // owns its head and per-step buffers and offers, for the batch rows r = b * maxlen + t (targets(r) the item at
 // the next position, 0 for padding):
 //
-//   forward(space, hidden, targets, batch, items, grad)  -> LossValue; keeps the upstream gradient when grad
+//   forward(space, hidden, targets, batch, items, grad, step) -> LossValue; keeps the upstream gradient when grad
 //   upstream()                                           the gradient the combinator's weight scales
-//   backward(space, hidden, targets, items, dhidden, accumulate)
+//   backward(space, hidden, targets, items, dhidden, accumulate, batch)
+//                                                        parameter gradients (the task's own, and the item
+//                                                        table's where it reads it) and dL/dhidden
+//   name, kind (TaskKind), has_hidden_gradient           whether dL/dhidden can be nonzero (GradNorm needs it)
 //
 //   AttributeTask  the next item's attributes, multi-label BCE (Beauty attributes, MovieLens genres)
 //   RatingTask     the next item's rating, regression (MovieLens ratings: the interactions' weights)
+//   ItemItemTask, UserUserTask: heads/joint_tasks.hpp
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -39,6 +43,7 @@ class AttributeTask {
   using data_type = data::ItemAttributes;
   static constexpr const char* name = "attributes";
   static constexpr losses::TaskKind kind = losses::TaskKind::classification;
+  static constexpr bool has_hidden_gradient = true;
 
   AttributeTask() = default;
   AttributeTask(const Space& space, ParameterSet<T, Space>& params, index_t dim, index_t num_items,
@@ -57,13 +62,14 @@ class AttributeTask {
   const AttributeTable<Space>& table() const { return table_; }
 
   losses::LossValue forward(const Space& space, const_rows_type hidden, targets_type targets,
-                            const data::SequenceBatch<Space>&, const sequence::Embedding<T, Space>&, bool grad) {
+                            const data::SequenceBatch<Space>&, const sequence::Embedding<T, Space>&, bool grad,
+                            RandomStream = {}) {
     head_.forward(space, hidden, logits_);
     return head_.loss(space, logits_, targets, table_, grad ? dlogits_ : rows_type());
   }
   rows_type upstream() const { return dlogits_; }
   void backward(const Space& space, const_rows_type hidden, targets_type, const sequence::Embedding<T, Space>&,
-                rows_type dhidden, bool accumulate) const {
+                rows_type dhidden, bool accumulate, const data::SequenceBatch<Space>&) const {
     head_.backward(space, hidden, dlogits_, dhidden, accumulate);
   }
 
@@ -83,6 +89,7 @@ class RatingTask {
   using data_type = data::Sequences;
   static constexpr const char* name = "rating";
   static constexpr losses::TaskKind kind = losses::TaskKind::regression;
+  static constexpr bool has_hidden_gradient = true;
 
   RatingTask() = default;
   // train: the training sequences the batches are built from; their weights are the ratings (NaN = unknown).
@@ -119,14 +126,15 @@ class RatingTask {
 
   losses::LossValue forward(const Space& space, const_rows_type hidden, targets_type targets,
                             const data::SequenceBatch<Space>& batch, const sequence::Embedding<T, Space>& items,
-                            bool grad) {
+                            bool grad, RandomStream = {}) {
     gather_ratings(space, batch);
     head_.forward(space, hidden, targets, items, pred_);
     return head_.loss(space, pred_, targets, row_ratings_, grad ? dpred_ : values_type());
   }
   values_type upstream() const { return dpred_; }
   void backward(const Space& space, const_rows_type hidden, targets_type targets,
-                const sequence::Embedding<T, Space>& items, rows_type dhidden, bool accumulate) const {
+                const sequence::Embedding<T, Space>& items, rows_type dhidden, bool accumulate,
+                const data::SequenceBatch<Space>&) const {
     head_.backward(space, hidden, targets, items, dpred_, dhidden, accumulate);
   }
 
