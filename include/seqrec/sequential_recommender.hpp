@@ -6,6 +6,12 @@
 //       seqrec::sequence::RecurrentEncoder<seqrec::sequence::Gru<float, Space>>>;
 //
 // The item embedding is owned here and shared by the encoder's input and the head's output scores.
+//
+// Item features (ItemFeatureInput): items can be represented by E + P(X) instead of E, with X a constant feature
+// matrix (e.g. sentence embeddings of item texts, data/item_features.hpp) and P a learned projection
+// (sequence/feature_projection.hpp), or by P(X) alone. Items without interactions then still score by what
+// their features say. The representation table is rebuilt before each step and before scoring after a
+// change; its gradient goes back to E (the same rows) and through P.
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
@@ -20,6 +26,7 @@
 #include <seqrec/heads/dot_product.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/sequence/embedding.hpp>
+#include <seqrec/sequence/feature_projection.hpp>
 #include <seqrec/sequence/scoring_windows.hpp>
 #include <seqrec/train/adam.hpp>
 #include <seqrec/train/checkpoint.hpp>
@@ -77,6 +84,14 @@ struct RecommenderConfig {
   train::AdamConfig adam;
 };
 
+// Constant item features and how the model uses them.
+template <Scalar T, ExecutionSpace Space>
+struct ItemFeatureInput {
+  View2<const T, Space> features;  // [(num_items + 1), F], row 0 (padding) zeros: data::ItemFeatures::to_device
+  sequence::FeatureProjectionConfig projection;
+  bool with_embedding = true;  // E + P(X); false: P(X) alone (no per-item free parameters)
+};
+
 template <class Encoder,
           class Head = heads::DotProduct<typename Encoder::scalar_type, typename Encoder::execution_space>,
           class Loss = losses::BinaryCrossEntropy<typename Encoder::scalar_type, typename Encoder::execution_space>>
@@ -94,7 +109,7 @@ class SequentialRecommender {
   // Build the encoder with `make(space, params, dim)` so it registers its parameters in this model.
   template <class MakeEncoder>
   SequentialRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
-                        MakeEncoder&& make)
+                        MakeEncoder&& make, std::optional<ItemFeatureInput<T, Space>> features = std::nullopt)
       : config_(config),
         rng_(seed),
         items_(space, params_, "items", num_items + 1, config.dim),
@@ -104,6 +119,16 @@ class SequentialRecommender {
                    ") and negatives (", config.negatives, ") must be positive");
     items_.init_normal(space, rng_.next(), item_init_stddev());
     encoder_.init(space, rng_);
+    if (features) {
+      SEQREC_REQUIRE(index_t(features->features.extent(0)) == num_items + 1,
+                     "SequentialRecommender: item features have ", features->features.extent(0),
+                     " rows, the model needs num_items + 1 = ", num_items + 1, " (row 0 is padding)");
+      // Registered last and drawn from a stream of their own: the other parameters start as without features.
+      projection_.emplace(space, params_, "item_features", features->features, config.dim, features->projection);
+      projection_->init(space, rng_.stream(feature_init_stream));
+      with_embedding_ = features->with_embedding;
+      repr_ = sequence::Embedding<T, Space>(space, repr_params_, "items+features", num_items + 1, config.dim);
+    }
     optimizer_.emplace(space, params_, config.adam);
     const index_t rows = config.batch * maxlen();
     train_ws_ = encoder_.make_workspace(space, config.batch);
@@ -114,8 +139,12 @@ class SequentialRecommender {
     dscores_ = make_uninitialized<rows_type>(space, "Recommender::dscores", rows, 1 + config.negatives);
   }
 
+  static constexpr std::uint64_t feature_init_stream = std::uint64_t(0x66656174) << 32;  // "feat"
+
   index_t maxlen() const { return encoder_.maxlen(); }
   index_t batch_size() const { return config_.batch; }
+  bool has_item_features() const { return projection_.has_value(); }
+  const std::optional<sequence::FeatureProjection<T, Space>>& feature_projection() const { return projection_; }
   // The item ids the last train_step scored ([batch * maxlen, 1 + negatives]: target, negatives; 0 = padding):
   // with the batch's inputs, every row of the item embedding that step's gradient touches.
   View2<const id_t, Space> candidates() const { return cand_; }
@@ -136,6 +165,9 @@ class SequentialRecommender {
     SEQREC_REQUIRE(new_num_items >= num_items(), "grow_items: the table has ", num_items(), " items, cannot shrink to ",
                    new_num_items);
     if (new_num_items == num_items()) return;
+    SEQREC_REQUIRE(!projection_,
+                   "grow_items: a model with item features needs the new items' feature rows; "
+                   "growing it is not supported");
     // The grown table is registered in a scratch set only to build the Embedding over it; params_ then adopts it
     // in the place of the old one (same name, same position), copying the old rows.
     ParameterSet<T, Space> scratch;
@@ -147,7 +179,21 @@ class SequentialRecommender {
   }
 
   const ParameterSet<T, Space>& parameters() const { return params_; }
+  // The learned item table E (with item features, only a part of the representation: see item_representation).
   const sequence::Embedding<T, Space>& items() const { return items_; }
+  // What the encoder reads and the head scores: E, or E + P(X) / P(X) with item features (rebuilt when stale).
+  const sequence::Embedding<T, Space>& item_representation(const Space& space) {
+    if (!projection_) return items_;
+    if (repr_stale_) {
+      if (with_embedding_)
+        Kokkos::deep_copy(space, repr_.table(), items_.table());
+      else
+        Kokkos::deep_copy(space, repr_.table(), T(0));
+      projection_->forward_add(space, repr_.table());
+      repr_stale_ = false;
+    }
+    return repr_;
+  }
   const Encoder& encoder() const { return encoder_; }
   train::Adam<T, Space>& optimizer() { return *optimizer_; }
   RandomSource& random() { return rng_; }
@@ -157,7 +203,10 @@ class SequentialRecommender {
   void save(const std::filesystem::path& path, std::int64_t epoch) const {
     train::save_model(path, params_, *optimizer_, rng_, epoch);
   }
-  std::int64_t load(const std::filesystem::path& path) { return train::load_model(path, params_, *optimizer_, rng_); }
+  std::int64_t load(const std::filesystem::path& path) {
+    repr_stale_ = true;
+    return train::load_model(path, params_, *optimizer_, rng_);
+  }
 
   // One optimisation step on a batch built by data::SequenceBatcher. Throws Errc::numeric naming the first
   // parameter with a NaN/Inf gradient when the loss is not finite. `sync(space, model, batch, loss)` runs
@@ -169,17 +218,21 @@ class SequentialRecommender {
     batch.require_shape(config_.batch, maxlen(), config_.negatives, "train_step");
     pack_candidates(space, batch);
     params_.zero_grad(space);
-    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
-    head_.forward(space, hidden_, cand_, scores_, items_);
+    const auto& items = item_representation(space);
+    if (projection_) repr_params_.zero_grad(space);
+    encoder_.forward(space, batch.inputs, items, hidden_, train_ws_, true, step);
+    head_.forward(space, hidden_, cand_, scores_, items);
     const auto loss = loss_.forward_backward(space, scores_, cand_, dscores_);
     if (!std::isfinite(loss.value)) {
       params_.require_finite(space, "training step with a non-finite loss");
       SEQREC_THROW(Errc::numeric, "the training loss is ", loss.value, " while every parameter is finite");
     }
-    head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
-    encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
+    head_.backward(space, hidden_, cand_, dscores_, dhidden_, items);
+    encoder_.backward(space, batch.inputs, items, dhidden_, train_ws_, true, step);
+    if (projection_) feature_gradients(space);
     const losses::LossValue reported = sync(space, *this, batch, loss);
     optimizer_->step(space);
+    repr_stale_ = projection_.has_value();
     return reported;
   }
 
@@ -191,20 +244,21 @@ class SequentialRecommender {
 
   // The encoder's state after the last item of each user's scoring window ([users, dim], inference mode).
   auto last_states(const Space& space, View1<const id_t, Space> users) {
-    return windows_.encode_last(space, encoder_, items_, users);
+    return windows_.encode_last(space, encoder_, item_representation(space), users);
   }
 
   // Scorer (eval/sampled.hpp): scores(b, j) = h_u . E[candidates(b, j)] with h_u the state after the last
   // item of users(b)'s scoring window. Inference mode (no dropout).
   void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
              View2<T, Space> scores) {
-    head_.forward(space, last_states(space, users), candidates, scores, items_);
+    head_.forward(space, last_states(space, users), candidates, scores, item_representation(space));
   }
 
   // Full-ranking scorer: scores(b, i) for every item (column 0 is padding and scores 0).
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
     SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
-    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), last_states(space, users), items_.table(), T(0),
+    const auto states = last_states(space, users);
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), states, item_representation(space).table(), T(0),
                  scores);
   }
 
@@ -224,6 +278,19 @@ class SequentialRecommender {
           cand(r, 0) = target;
           for (index_t j = 0; j < n; ++j) cand(r, 1 + j) = target == 0 ? 0 : negs(b, t, j);
         });
+  }
+
+  // The representation's gradient to its parts: E.grad += dR (the rows the step touched, the rest are zero)
+  // when E is part of it, and P's parameters through the projection.
+  void feature_gradients(const Space& space) {
+    if (with_embedding_) {
+      auto* g = items_.grad().data();
+      const auto* r = repr_.grad().data();
+      Kokkos::parallel_for(
+          "seqrec::Recommender::feature_gradients", Kokkos::RangePolicy<Space>(space, 0, repr_.grad().size()),
+          KOKKOS_LAMBDA(std::int64_t i) { g[i] += r[i]; });
+    }
+    projection_->backward(space, repr_.grad());
   }
 
   // table rows first_row.. of `e` = stddev * N(0, 1), counter the entry's flat offset.
@@ -252,6 +319,13 @@ class SequentialRecommender {
   sequence::ScoringWindows<Encoder> windows_;
   rows_type hidden_, dhidden_, scores_, dscores_;
   View2<id_t, Space> cand_;
+  // Item features: the projection (its parameters are in params_) and the representation table, a scratch
+  // "parameter" outside params_ so the encoder and head read and write it as they do E.
+  std::optional<sequence::FeatureProjection<T, Space>> projection_;
+  ParameterSet<T, Space> repr_params_;
+  sequence::Embedding<T, Space> repr_;
+  bool with_embedding_ = true;
+  bool repr_stale_ = true;
 };
 
 }  // namespace seqrec
