@@ -16,10 +16,13 @@
 #include <seqrec/core.hpp>
 #include <seqrec/data/attributes.hpp>
 #include <seqrec/data/batch.hpp>
+#include <seqrec/data/cold_split.hpp>
 #include <seqrec/data/dataset_path.hpp>
+#include <seqrec/data/item_features.hpp>
 #include <seqrec/data/negative_sampler.hpp>
 #include <seqrec/data/readers.hpp>
 #include <seqrec/data/split.hpp>
+#include <seqrec/eval/cold_items.hpp>
 #include <seqrec/eval/full.hpp>
 #include <seqrec/eval/report.hpp>
 #include <seqrec/eval/sampled.hpp>
@@ -37,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -87,7 +91,22 @@ struct Options {
   std::string users_path;        // ... resolved against $SEQREC_DATA
   std::string combinator;        // how the task losses combine ("": sum, or weighted when --weights is given)
   std::vector<double> weights;   // --weights for the weighted combinator, one per task
+  int joint_window = 2;          // --aux item-item: co-occurrence window
+  int joint_negatives = 5;       // --aux item-item: sampled items per pair
+  int tail = 5;                  // long-tail report: test items with at most this many training interactions
+  std::string item_features;     // --item-features FILE.npy (as given)
+  std::string item_features_path, item_feature_ids_path;  // resolved
+  std::string projection = "linear";
+  int projection_hidden = 256;
+  bool features_only = false;  // P(X) alone, no learned item embedding
+  double cold_items = 0;       // fraction of items held out of training entirely (0: none)
 };
+
+// --aux item-item / user-user: the joint embedding tasks (heads/joint_tasks.hpp).
+bool joint_aux(const std::vector<std::string>& aux) {
+  return !aux.empty() &&
+         std::all_of(aux.begin(), aux.end(), [](const std::string& a) { return a == "item-item" || a == "user-user"; });
+}
 
 // The plain next-item model: the only one --blend and --distributed take (their code is instantiated for it alone).
 template <class M>
@@ -260,8 +279,10 @@ nlohmann::json run_blend(const Options& o, Model& model, const seqrec::data::Spl
   return go(c::ItemKnn<T, Space>());
 }
 
+// `cold`: items held out of `data` entirely (--cold-items); their ranking is reported at the end.
 template <class Model>
-int run(const Options& o, const seqrec::data::Interactions& data, Model& model, const char* model_name) {
+int run(const Options& o, const seqrec::data::Interactions& data, Model& model, const char* model_name,
+        const seqrec::data::ColdItemSplit* cold = nullptr) {
   using Space = typename Model::execution_space;
   using T = typename Model::scalar_type;
   Space space;
@@ -399,9 +420,16 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
       line["task_losses"] = means;
       last_task_losses.assign(means.begin(), means.end());
       line["task_weights"] = w;
-      if (!o.json_only)
-        std::fprintf(stderr, "epoch %3d tasks (%s): next item loss %.4f weight %.4f, %s loss %.4f weight %.4f\n", epoch,
-                     model.combinator_name().c_str(), means[0], w[0], o.aux[0].c_str(), means[1], w[1]);
+      if (!o.json_only) {
+        std::string tasks;
+        for (std::size_t k = 0; k < Model::num_tasks; ++k) {
+          char buf[160];
+          std::snprintf(buf, sizeof buf, "%s%s loss %.4f weight %.4f", k ? ", " : "", Model::task_names[k], means[k],
+                        w[k]);
+          tasks += buf;
+        }
+        std::fprintf(stderr, "epoch %3d tasks (%s): %s\n", epoch, model.combinator_name().c_str(), tasks.c_str());
+      }
     }
 #if defined(SEQREC_WITH_MPI)
     if (fedavg) {
@@ -473,11 +501,30 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"test_mrr", test.mrr},
                         {"evaluated_users", test.count},
                         {"negatives", o.negatives}};
+  // The long tail: users whose test item has at most --tail training interactions (where the data is thin).
+  std::vector<seqrec::index_t> item_count(std::size_t(data.num_items()) + 1, 0);
+  for (auto it : split.train_sequences.items) ++item_count[std::size_t(it)];
+  std::vector<seqrec::id_t> tail_users, tail_targets;
+  for (auto u : split.evaluated_users)
+    if (item_count[std::size_t(split.test_item(u))] <= o.tail) {
+      tail_users.push_back(u);
+      tail_targets.push_back(split.test_item(u));
+    }
+  out["tail_max"] = o.tail;
+  out["tail_users"] = tail_users.size();
+  if (!tail_users.empty()) {
+    const auto tu = seqrec::eval::select_users(space, tail_users, tail_targets, 0, o.seed);
+    const auto tm = evaluator.evaluate(space, model, seqrec::eval::make_sampled_candidates(space, tu, full_history, so),
+                                       {1, 5, 10});
+    out["tail_test_hr10"] = tm.hr_at(10);
+    out["tail_test_ndcg10"] = tm.ndcg_at(10);
+  }
   if constexpr (multitask) {
     out["aux"] = o.aux;
     if (!o.attributes.empty()) out["attributes"] = o.attributes;
     out["combinator"] = model.combinator_name();
     out["task_weights"] = model.task_weights();
+    out["task_names"] = std::vector<std::string>(Model::task_names.begin(), Model::task_names.end());
     if (!last_task_losses.empty()) out["task_losses"] = last_task_losses;
   }
   if (!o.context.empty()) {
@@ -514,10 +561,38 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                                                o.eval_batch, {10});
     out["full_test_hr10"] = m.hr_at(10);
     out["full_test_ndcg10"] = m.ndcg_at(10);
+    if (!tail_users.empty()) {
+      const auto mt = seqrec::eval::evaluate_full(
+          space, model, seqrec::eval::select_users(space, tail_users, tail_targets, 0, o.seed),
+          seqrec::eval::make_history(space, test_windows), o.eval_batch, {10});
+      out["full_tail_test_hr10"] = mt.hr_at(10);
+      out["full_tail_test_ndcg10"] = mt.ndcg_at(10);
+    }
     out["full_eval_seconds"] = seconds_since(te);
   }
   if constexpr (plain)
     if (!o.blend.empty()) out.update(run_blend(o, model, split, valid_windows, test_windows, full_history));
+  if (cold) {  // last: it sets the model's scoring windows to the histories before each user's first cold item
+    const auto cands = seqrec::eval::make_cold_candidates(space, *cold);
+    seqrec::eval::SampledEvaluator<T, Space> cold_eval(space, cands.num_candidates(), o.eval_batch);
+    model.set_scoring_windows(space, cold->history, o.eval_batch);
+    const auto cm = cold_eval.evaluate(space, model, cands, {1, 5, 10});
+    out["cold_fraction"] = o.cold_items;
+    out["cold_items"] = cold->cold_items.size();
+    out["cold_users"] = cm.count;
+    out["cold_hr10"] = cm.hr_at(10);
+    out["cold_ndcg10"] = cm.ndcg_at(10);
+    out["cold_mrr"] = cm.mrr;
+    if (!o.json_only)
+      std::fprintf(stderr,
+                   "cold items (%zu held out, %lld users, ranked among all of them): HR@10 %.4f  NDCG@10 %.4f\n",
+                   cold->cold_items.size(), (long long)cm.count, cm.hr_at(10), cm.ndcg_at(10));
+  }
+  if (!o.item_features.empty()) {
+    out["item_features"] = o.item_features;
+    out["projection"] = o.projection;
+    out["features_only"] = o.features_only;
+  }
   if (!o.json_only) {
     std::fprintf(stderr,
                  "test (best epoch %d, sampled: 1 + %d negatives, %lld users): HR@10 %.4f  NDCG@10 %.4f"
@@ -575,48 +650,99 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   cfg.adam.l2 = o.l2;
   cfg.adam.clip_norm = o.clip;
   return with_encoder<T>(o, [&]<class Encoder>(std::type_identity<Encoder>, auto make, const char* name) {
-    if (!o.context.empty()) {  // the context-aware head in place of the plain one
-      std::optional<seqrec::data::UserInfo> users;
-      if (!o.users_path.empty()) users = seqrec::data::read_ml100k_users(o.users_path, data);
+    if constexpr (std::is_same_v<T, float>) {  // --double takes the plain model only (compile time)
+      if (!o.context.empty()) {                // the context-aware head in place of the plain one
+        std::optional<seqrec::data::UserInfo> users;
+        if (!o.users_path.empty()) users = seqrec::data::read_ml100k_users(o.users_path, data);
+        auto sorted = data;
+        sorted.sort_chronological();
+        const auto schema =
+            seqrec::heads::ContextSchema::parse(o.context, users ? seqrec::index_t(users->occupations.size()) : 0);
+        auto table = seqrec::heads::ContextTable<Space>::build(space, seqrec::data::Sequences::from(sorted),
+                                                               users ? &*users : nullptr, schema);
+        if (!o.json_only)
+          std::fprintf(stderr, "context %s: %lld fields, %lld values\n", o.context.c_str(),
+                       (long long)schema.num_fields(), (long long)schema.total());
+        const auto split = seqrec::data::leave_one_out(data);
+        seqrec::ContextRecommender<Encoder> model(space, data.num_items(), cfg, o.seed, std::move(table),
+                                                  split.train_sequences, make);
+        return run(o, data, model, name);
+      }
+      using Combinator = seqrec::RuntimeCombinator<2>;
+      const std::string combinator = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
+      if (joint_aux(o.aux)) {  // joint item-item and/or user-user tasks (main() puts item-item first)
+        using ItemItem = seqrec::heads::ItemItemTask<T, Space>;
+        using UserUser = seqrec::heads::UserUserTask<T, Space>;
+        const auto split = seqrec::data::leave_one_out(data);
+        const typename ItemItem::Options io{o.joint_window, o.joint_negatives};
+        if (o.aux.size() == 2) {
+          using Combinator3 = seqrec::RuntimeCombinator<3>;
+          seqrec::MultiTaskRecommender<Encoder, Combinator3, ItemItem, UserUser> model(
+              space, data.num_items(), cfg, o.seed, std::tuple{io, split.train_sequences},
+              Combinator3::make(combinator, o.weights), make);
+          return run(o, data, model, name);
+        }
+        if (o.aux[0] == "item-item") {
+          seqrec::MultiTaskRecommender<Encoder, Combinator, ItemItem> model(
+              space, data.num_items(), cfg, o.seed, io, Combinator::make(combinator, o.weights), make);
+          return run(o, data, model, name);
+        }
+        seqrec::MultiTaskRecommender<Encoder, Combinator, UserUser> model(
+            space, data.num_items(), cfg, o.seed, split.train_sequences, Combinator::make(combinator, o.weights), make);
+        return run(o, data, model, name);
+      }
+      if (!o.aux.empty() && o.aux[0] == "rating") {  // next item + the next item's rating (the data's weights)
+        const auto split = seqrec::data::leave_one_out(data);
+        seqrec::MultiTaskRecommender<Encoder, Combinator, seqrec::heads::RatingTask<T, Space>> model(
+            space, data.num_items(), cfg, o.seed, split.train_sequences,
+            Combinator::make(
+                combinator, o.weights,
+                std::array{seqrec::losses::TaskKind::classification, seqrec::losses::TaskKind::regression}),
+            make);
+        if (!o.json_only) std::fprintf(stderr, "rating: mean training rating %.3f\n", model.aux().mean_rating());
+        return run(o, data, model, name);
+      }
+      if (!o.aux.empty()) {  // next item + the next item's attributes (or genres) on one encoder
+        const auto attributes = o.aux[0] == "genres" ? seqrec::data::read_ml100k_items(o.attributes_path, data).genres
+                                                     : seqrec::data::read_item_attributes_json(o.attributes_path, data);
+        if (!o.json_only)
+          std::fprintf(stderr, "%s: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
+                       o.aux[0].c_str(), (long long)attributes.covered_items(), (long long)data.num_items(),
+                       (long long)attributes.num_attributes(), (long long)attributes.skipped_items);
+        seqrec::MultiTaskRecommender<Encoder, Combinator> model(space, data.num_items(), cfg, o.seed, attributes,
+                                                                Combinator::make(combinator, o.weights), make);
+        return run(o, data, model, name);
+      }
+    }
+    // The plain model, with item features and a cold-item split when asked.
+    std::optional<seqrec::data::ColdItemSplit> cold;
+    if (o.cold_items > 0) {
       auto sorted = data;
       sorted.sort_chronological();
-      const auto schema =
-          seqrec::heads::ContextSchema::parse(o.context, users ? seqrec::index_t(users->occupations.size()) : 0);
-      auto table = seqrec::heads::ContextTable<Space>::build(space, seqrec::data::Sequences::from(sorted),
-                                                             users ? &*users : nullptr, schema);
+      cold = seqrec::data::cold_item_split(sorted, o.cold_items, o.seed);
       if (!o.json_only)
-        std::fprintf(stderr, "context %s: %lld fields, %lld values\n", o.context.c_str(),
-                     (long long)schema.num_fields(), (long long)schema.total());
-      const auto split = seqrec::data::leave_one_out(data);
-      seqrec::ContextRecommender<Encoder> model(space, data.num_items(), cfg, o.seed, std::move(table),
-                                                split.train_sequences, make);
-      return run(o, data, model, name);
+        std::fprintf(
+            stderr, "cold items: %zu of %lld held out of training (%lld interactions), %lld users to rank them\n",
+            cold->cold_items.size(), (long long)data.num_items(), (long long)cold->removed, (long long)cold->evaluated);
     }
-    using Combinator = seqrec::RuntimeCombinator<2>;
-    const std::string combinator = !o.combinator.empty() ? o.combinator : (o.weights.empty() ? "sum" : "weighted");
-    if (!o.aux.empty() && o.aux[0] == "rating") {  // next item + the next item's rating (the data's weights)
-      const auto split = seqrec::data::leave_one_out(data);
-      seqrec::MultiTaskRecommender<Encoder, Combinator, seqrec::heads::RatingTask<T, Space>> model(
-          space, data.num_items(), cfg, o.seed, split.train_sequences,
-          Combinator::make(combinator, o.weights,
-                           std::array{seqrec::losses::TaskKind::classification, seqrec::losses::TaskKind::regression}),
-          make);
-      if (!o.json_only) std::fprintf(stderr, "rating: mean training rating %.3f\n", model.aux().mean_rating());
-      return run(o, data, model, name);
-    }
-    if (!o.aux.empty()) {  // next item + the next item's attributes (or genres) on one encoder
-      const auto attributes = o.aux[0] == "genres" ? seqrec::data::read_ml100k_items(o.attributes_path, data).genres
-                                                   : seqrec::data::read_item_attributes_json(o.attributes_path, data);
+    const auto& train_data = cold ? cold->warm : data;
+    std::optional<seqrec::ItemFeatureInput<T, Space>> features;
+    if (!o.item_features.empty()) {
+      const auto f = seqrec::data::read_item_features(
+          o.item_features_path, data.items,
+          o.item_feature_ids_path.empty() ? std::nullopt
+                                          : std::optional<std::filesystem::path>(o.item_feature_ids_path));
+      seqrec::sequence::FeatureProjectionConfig pc;
+      pc.kind = seqrec::sequence::parse_projection_kind(o.projection);
+      pc.hidden = o.projection_hidden;
+      features = seqrec::ItemFeatureInput<T, Space>{f.template to_device<T, Space>(space), pc, !o.features_only};
       if (!o.json_only)
-        std::fprintf(stderr, "%s: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
-                     o.aux[0].c_str(), (long long)attributes.covered_items(), (long long)data.num_items(),
-                     (long long)attributes.num_attributes(), (long long)attributes.skipped_items);
-      seqrec::MultiTaskRecommender<Encoder, Combinator> model(space, data.num_items(), cfg, o.seed, attributes,
-                                                              Combinator::make(combinator, o.weights), make);
-      return run(o, data, model, name);
+        std::fprintf(stderr, "item features: %lld x %lld (%s), %s projection%s\n", (long long)f.num_items,
+                     (long long)f.dim, f.dtype.c_str(), o.projection.c_str(),
+                     o.features_only ? ", no learned item embedding" : " added to the item embedding");
     }
-    seqrec::SequentialRecommender<Encoder> model(space, data.num_items(), cfg, o.seed, make);
-    return run(o, data, model, name);
+    seqrec::SequentialRecommender<Encoder> model(space, data.num_items(), cfg, o.seed, make, features);
+    return run(o, train_data, model, name, cold ? &*cold : nullptr);
   });
 }
 
@@ -670,8 +796,9 @@ int main(int argc, char* argv[]) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--aux", o.aux,
                  "auxiliary task trained with the next item: attributes (item attribute JSON), genres "
-                 "(MovieLens-100K u.item) or rating (the data's ratings, regression)")
-      ->check(CLI::IsMember({"attributes", "genres", "rating"}));
+                 "(MovieLens-100K u.item), rating (the data's ratings, regression), item-item (co-occurring items, "
+                 "on the item embedding) or user-user (users who share items); item-item and user-user combine")
+      ->check(CLI::IsMember({"attributes", "genres", "rating", "item-item", "user-user"}));
   app.add_option("--attributes", o.attributes,
                  "item attributes: {\"item\": [attribute ids]} JSON for --aux attributes (default for Beauty: "
                  "beauty/beauty_item2attributes.json), u.item for --aux genres (default ml-100k/u.item)");
@@ -684,6 +811,24 @@ int main(int argc, char* argv[]) {
       ->check(CLI::IsMember({"sum", "weighted", "uncertainty", "gradnorm", "dwa"}));
   app.add_option("--weights", o.weights, "task weights for --combinator weighted, e.g. 1,0.5 (next item first)")
       ->delimiter(',');
+  app.add_option("--joint-window", o.joint_window, "--aux item-item: items within this many positions co-occur")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--joint-negatives", o.joint_negatives, "--aux item-item: sampled items per co-occurring pair")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--tail", o.tail, "long-tail report: test items with at most this many training interactions")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--item-features", o.item_features,
+                 "item feature matrix (.npy, rows = the ids in FILE.ids.npy, e.g. scripts/encode_item_features.py)");
+  app.add_option("--item-feature-ids", o.item_feature_ids_path,
+                 "the original item ids of --item-features' rows (.npy)");
+  app.add_option("--projection", o.projection, "item features into the embedding space: linear | mlp")
+      ->check(CLI::IsMember({"linear", "mlp"}));
+  app.add_option("--projection-hidden", o.projection_hidden, "--projection mlp: hidden width")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--features-only", o.features_only, "items are P(features) alone, without a learned embedding");
+  app.add_option("--cold-items", o.cold_items,
+                 "hold this fraction of items out of training entirely and report how they are ranked")
+      ->check(CLI::Range(0.0, 0.9));
   CLI11_PARSE(app, argc, argv);
 
   if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
@@ -692,15 +837,24 @@ int main(int argc, char* argv[]) {
       return 2;
     };
     if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");
-    if (o.aux.size() > 1) return fail("one --aux task at a time (the model has two tasks: next item and one more)");
+    if (o.scalar_double) return fail("--aux trains in float (--double takes the plain model)");
+    if (o.aux.size() > 1 && !joint_aux(o.aux))
+      return fail(
+          "several --aux tasks go together only as item-item and user-user; attributes, genres and rating "
+          "one at a time");
+    if (o.aux.size() == 2 && o.aux[0] == o.aux[1]) return fail("--aux " + o.aux[0] + " is given twice");
+    if (o.aux.size() == 2 && o.aux[0] == "user-user") {  // one model type: item-item first, weights to match
+      std::swap(o.aux[0], o.aux[1]);
+      if (o.weights.size() == 3) std::swap(o.weights[1], o.weights[2]);
+    }
     if (!o.blend.empty()) return fail("--blend takes the plain model (without --aux)");
     if (!o.distributed.empty()) return fail("--aux does not combine with --distributed");
     if (!o.weights.empty() && !o.combinator.empty() && o.combinator != "weighted")
       return fail("--weights applies to --combinator weighted only");
     if (!o.weights.empty() && o.weights.size() != 1 + o.aux.size())
       return fail("--weights needs " + std::to_string(1 + o.aux.size()) + " values (next item, then each --aux)");
-    if (o.aux[0] == "rating") {
-      if (!o.attributes.empty()) return fail("--aux rating reads the data's ratings, not --attributes");
+    if (o.aux[0] == "rating" || joint_aux(o.aux)) {
+      if (!o.attributes.empty()) return fail("--aux " + o.aux[0] + " reads the interactions, not --attributes");
     } else {
       if (o.attributes.empty() && o.aux[0] == "genres") o.attributes = "ml-100k/u.item";
       if (o.attributes.empty()) {
@@ -725,6 +879,7 @@ int main(int argc, char* argv[]) {
     };
     if (o.context.empty()) return fail("--users needs --context user or time+user");
     if (!o.aux.empty()) return fail("--context and --aux do not combine yet (one model change at a time)");
+    if (o.scalar_double) return fail("--context trains in float (--double takes the plain model)");
     if (!o.distributed.empty()) return fail("--context does not combine with --distributed");
     if (!o.blend.empty()) return fail("--blend takes the plain model (without --context)");
     if (o.context != "time") {
@@ -737,6 +892,29 @@ int main(int argc, char* argv[]) {
         std::filesystem::path upath(o.users);
         if (!upath.is_absolute() && !std::filesystem::exists(upath)) upath = seqrec::data::data_file(o.users);
         o.users_path = upath.string();
+      } catch (const seqrec::Error& e) {
+        return fail(e.what());
+      }
+    }
+  }
+
+  if (!o.item_features.empty() || o.cold_items > 0 || !o.item_feature_ids_path.empty() || o.features_only) {
+    auto fail = [](const std::string& why) {
+      std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
+      return 2;
+    };
+    if (o.item_features.empty() && (!o.item_feature_ids_path.empty() || o.features_only))
+      return fail("--item-feature-ids and --features-only need --item-features");
+    if (!o.aux.empty() || !o.context.empty() || !o.distributed.empty())
+      return fail("--item-features and --cold-items take the plain model (without --aux, --context, --distributed)");
+    if (!o.item_features.empty()) {
+      try {
+        for (auto* p : {&o.item_features, &o.item_feature_ids_path}) {
+          if (p->empty()) continue;
+          std::filesystem::path path(*p);
+          if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(*p);
+          (p == &o.item_features ? o.item_features_path : o.item_feature_ids_path) = path.string();
+        }
       } catch (const seqrec::Error& e) {
         return fail(e.what());
       }
