@@ -746,6 +746,19 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   });
 }
 
+// A bad command line: the reason, exit status 2.
+int fail(const std::string& why) {
+  std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
+  return 2;
+}
+
+// A file as given when it exists (or is absolute), else under $SEQREC_DATA. Throws seqrec::Error when neither has it.
+std::string resolve_file(const std::string& given) {
+  std::filesystem::path path(given);
+  if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(given);
+  return path.string();
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
@@ -832,10 +845,6 @@ int main(int argc, char* argv[]) {
   CLI11_PARSE(app, argc, argv);
 
   if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
-    auto fail = [](const std::string& why) {
-      std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
-      return 2;
-    };
     if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");
     if (o.scalar_double) return fail("--aux trains in float (--double takes the plain model)");
     if (o.aux.size() > 1 && !joint_aux(o.aux))
@@ -863,9 +872,7 @@ int main(int argc, char* argv[]) {
         o.attributes = "beauty/beauty_item2attributes.json";
       }
       try {
-        std::filesystem::path apath(o.attributes);
-        if (!apath.is_absolute() && !std::filesystem::exists(apath)) apath = seqrec::data::data_file(o.attributes);
-        o.attributes_path = apath.string();
+        o.attributes_path = resolve_file(o.attributes);
       } catch (const seqrec::Error& e) {
         return fail(e.what());
       }
@@ -873,10 +880,6 @@ int main(int argc, char* argv[]) {
   }
 
   if (!o.context.empty() || !o.users.empty()) {
-    auto fail = [](const std::string& why) {
-      std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
-      return 2;
-    };
     if (o.context.empty()) return fail("--users needs --context user or time+user");
     if (!o.aux.empty()) return fail("--context and --aux do not combine yet (one model change at a time)");
     if (o.scalar_double) return fail("--context trains in float (--double takes the plain model)");
@@ -889,9 +892,7 @@ int main(int argc, char* argv[]) {
         o.users = "ml-100k/u.user";
       }
       try {
-        std::filesystem::path upath(o.users);
-        if (!upath.is_absolute() && !std::filesystem::exists(upath)) upath = seqrec::data::data_file(o.users);
-        o.users_path = upath.string();
+        o.users_path = resolve_file(o.users);
       } catch (const seqrec::Error& e) {
         return fail(e.what());
       }
@@ -899,22 +900,14 @@ int main(int argc, char* argv[]) {
   }
 
   if (!o.item_features.empty() || o.cold_items > 0 || !o.item_feature_ids_path.empty() || o.features_only) {
-    auto fail = [](const std::string& why) {
-      std::fprintf(stderr, "seqrec-train: %s\n", why.c_str());
-      return 2;
-    };
     if (o.item_features.empty() && (!o.item_feature_ids_path.empty() || o.features_only))
       return fail("--item-feature-ids and --features-only need --item-features");
     if (!o.aux.empty() || !o.context.empty() || !o.distributed.empty())
       return fail("--item-features and --cold-items take the plain model (without --aux, --context, --distributed)");
     if (!o.item_features.empty()) {
       try {
-        for (auto* p : {&o.item_features, &o.item_feature_ids_path}) {
-          if (p->empty()) continue;
-          std::filesystem::path path(*p);
-          if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(*p);
-          (p == &o.item_features ? o.item_features_path : o.item_feature_ids_path) = path.string();
-        }
+        o.item_features_path = resolve_file(o.item_features);
+        if (!o.item_feature_ids_path.empty()) o.item_feature_ids_path = resolve_file(o.item_feature_ids_path);
       } catch (const seqrec::Error& e) {
         return fail(e.what());
       }
@@ -958,8 +951,7 @@ int main(int argc, char* argv[]) {
   // OpenMP threads down (measured on Games: 2-thread epoch 2.1 s with 2 BLAS threads, 1.3 s with 1).
   seqrec::linalg::set_blas_threads(o.blas_threads > 0 ? o.blas_threads : 1);
   try {
-    std::filesystem::path path(o.data);
-    if (!path.is_absolute() && !std::filesystem::exists(path)) path = seqrec::data::data_file(o.data);
+    const std::filesystem::path path = resolve_file(o.data);
     const auto t0 = Clock::now();
     const auto data = seqrec::data::read(path, seqrec::data::parse_format(o.format));
     if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", path.c_str(), seconds_since(t0));

@@ -1,3 +1,5 @@
+#include "support/interaction_keys.hpp"
+
 #include <seqrec/core/random.hpp>
 #include <seqrec/data/cold_split.hpp>
 
@@ -35,12 +37,8 @@ Interactions make_interactions(int users, int items, std::uint64_t seed) {
   return x;
 }
 
-using Key = std::tuple<seqrec::id_t, seqrec::id_t, std::int64_t, float>;
-std::multiset<Key> keys(const Interactions& x) {
-  std::multiset<Key> s;
-  for (seqrec::index_t k = 0; k < x.size(); ++k) s.insert({x.user[k], x.item[k], x.time[k], x.weight[k]});
-  return s;
-}
+using Key = seqrec::test::InteractionKey;
+std::multiset<Key> keys(const Interactions& x) { return seqrec::test::interaction_keys(x); }
 
 // Checks every property of a split of x against a direct computation.
 void check_split(const Interactions& x, const ColdItemSplit& s) {
