@@ -5,7 +5,8 @@
 # variant's label added); the table goes to stderr. Accuracy only: these runs need no quiet machine.
 #
 #   scripts/compare_variants.sh NAME "COMMON ARGS" "LABEL=ARGS" ["LABEL=ARGS" ...]
-#   SEQREC_SEEDS="42 43 44" (default), SEQREC_THREADS (default 1: two comparisons can share the machine)
+#   SEQREC_SEEDS="42 43 44" (default), SEQREC_THREADS (default 1: two comparisons can share the machine),
+#   SEQREC_TRAIN (default build/bin/seqrec-train: another build's binary, so a rebuild cannot change a running series)
 #
 # e.g. the context head against the plain head on MovieLens-100K:
 #   scripts/compare_variants.sh context-ml100k "--data ml-100k/u.data --format ml-100k --maxlen 100" \
@@ -16,7 +17,8 @@ cd "$SEQREC_ROOT"
 [[ $# -ge 3 ]] || { sed -n '2,12p' "$0" >&2; exit 2; }
 name=$1 common=$2
 shift 2
-[[ -x build/bin/seqrec-train ]] || "$SEQREC_ROOT/scripts/build.sh" >&2
+train=${SEQREC_TRAIN:-build/bin/seqrec-train}
+[[ -x $train ]] || "$SEQREC_ROOT/scripts/build.sh" >&2
 mkdir -p bench-results
 out=bench-results/$name-$(date -u +%Y%m%dT%H%M%SZ).jsonl
 : >"$out.tmp"
@@ -25,7 +27,7 @@ for variant in "$@"; do
   for seed in ${SEQREC_SEEDS:-42 43 44}; do
     echo "[compare] $label seed $seed: seqrec-train $common $args" >&2
     # shellcheck disable=SC2086  # the argument strings are word lists on purpose
-    line=$(OMP_PROC_BIND=false build/bin/seqrec-train $common $args --seed "$seed" --eval both --json \
+    line=$(OMP_PROC_BIND=false "$train" $common $args --seed "$seed" --eval both --json \
       --threads "${SEQREC_THREADS:-1}" | tail -n 1)
     python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d["variant"]=sys.argv[2]; print(json.dumps(d))' \
       "$line" "$label" >>"$out.tmp"
