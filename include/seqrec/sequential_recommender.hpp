@@ -178,6 +178,32 @@ class SequentialRecommender {
     optimizer_->resize_state(space);
   }
 
+  // Rows `ids` of E as for items never trained: zeros (`zero`: with item features such an item is then its
+  // projected features alone) or fresh N(0, item_init_stddev()) draws from `seed` (a new item of a model without
+  // features: what grow_items gives it). Used to evaluate held-out items as new ones; Adam's moments stay.
+  void reset_item_rows(const Space& space, const std::vector<id_t>& ids, bool zero, std::uint64_t seed) {
+    for (id_t id : ids)
+      SEQREC_REQUIRE(id > 0 && id <= num_items(), "reset_item_rows: item ", id, " is not in 1..", num_items());
+    if (ids.empty()) return;
+    auto dev = make_uninitialized<View1<id_t, Space>>(space, "Recommender::reset_ids", index_t(ids.size()));
+    auto host = Kokkos::create_mirror_view(dev);
+    for (std::size_t i = 0; i < ids.size(); ++i) host(i) = ids[i];
+    Kokkos::deep_copy(space, dev, host);
+    auto tab = items_.table();
+    const index_t d = dim();
+    const T stddev = zero ? T(0) : item_init_stddev();
+    const RandomStream rs(seed, 0x6e6577ull);  // "new"
+    Kokkos::parallel_for(
+        "seqrec::Recommender::reset_item_rows",
+        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {index_t(ids.size()), d}),
+        KOKKOS_LAMBDA(index_t r, index_t k) {
+          const id_t id = dev(r);
+          tab(id, k) = stddev * rs.normal<T>(static_cast<std::uint64_t>(id * d + k));
+        });
+    space.fence();  // `host` goes out of scope
+    repr_stale_ = true;
+  }
+
   const ParameterSet<T, Space>& parameters() const { return params_; }
   // The learned item table E (with item features, only a part of the representation: see item_representation).
   const sequence::Embedding<T, Space>& items() const { return items_; }

@@ -224,6 +224,32 @@ TEMPLATE_TEST_CASE("recommender with item features: scores, gradients, cold item
     std::filesystem::remove(path);
   }
 
+  SECTION("held-out items as new ones: zero rows with features, fresh draws without") {
+    Model featured(s.space, kItems, s.cfg, 5, s.make_encoder(), Input{features, {}, true});
+    s.train_epochs(featured, 25);
+    const std::vector<Id> cold{6, 13, 20, 27, 34, 41};
+    featured.reset_item_rows(s.space, cold, true, 1);
+    Model plain(s.space, kItems, s.cfg, 5, s.make_encoder());
+    const auto before = seqrec::to_host(plain.items().table());
+    const std::vector<double> kept(before.data(), before.data() + before.size());  // host mirrors alias
+    plain.reset_item_rows(s.space, cold, false, 1);
+    auto ef = seqrec::to_host(featured.items().table());
+    auto ep = seqrec::to_host(plain.items().table());
+    const seqrec::RandomStream rs(1, 0x6e6577ull);
+    for (int i = 0; i <= kItems; ++i)
+      for (int k = 0; k < s.cfg.dim; ++k) {
+        if (!is_cold(i)) {
+          CHECK(double(ep(i, k)) == kept[std::size_t(i * s.cfg.dim + k)]);  // other rows untouched
+          continue;
+        }
+        CHECK(ef(i, k) == T(0));
+        CHECK(ep(i, k) == plain.item_init_stddev() * rs.normal<T>(std::uint64_t(i * s.cfg.dim + k)));
+      }
+    // The features alone still rank the cold items: the representation was rebuilt.
+    CHECK(cold_accuracy(featured, s) > 0.8);
+    CHECK_THROWS_WITH(plain.reset_item_rows(s.space, {Id(kItems + 1)}, true, 1), Catch::Contains("is not in 1..60"));
+  }
+
   SECTION("errors") {
     seqrec::View2<T, Space> short_features("short", kItems, kF);
     CHECK_THROWS_WITH(Model(s.space, kItems, s.cfg, 5, s.make_encoder(), Input{short_features, {}, true}),
