@@ -139,6 +139,7 @@ TEMPLATE_TEST_CASE("user-user task: Jaccard positives, InfoNCE loss and its grad
   seqrec::data::Sequences train;
   const std::vector<std::vector<Id>> sets = {{1, 2, 3, 1}, {2, 1, 5}, {3, 6, 7}, {8, 9}, {2, 10}};
   train.offsets = {0};
+  train.num_items = 10;
   for (const auto& s : sets) {
     for (Id i : s) {
       train.items.push_back(i);

@@ -23,6 +23,7 @@
 #include <seqrec/core/view.hpp>
 #include <seqrec/data/batch.hpp>
 #include <seqrec/data/interactions.hpp>
+#include <seqrec/data/negative_sampler.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/losses/combinators.hpp>
 #include <seqrec/sequence/embedding.hpp>
@@ -199,26 +200,12 @@ class UserUserTask {
                const data::Sequences& train, index_t rows)
       : dim_(dim) {
     SEQREC_REQUIRE(dim > 0 && rows > 0, "UserUserTask: dim (", dim, ") and rows (", rows, ") must be positive");
-    // Each user's distinct training items, sorted, for the overlaps.
-    std::vector<index_t> offsets(std::size_t(train.num_users()) + 1, 0);
-    std::vector<id_t> sorted;
-    sorted.reserve(std::size_t(train.size()));
-    for (index_t u = 0; u < train.num_users(); ++u) {
-      const auto begin = sorted.size();
-      for (index_t k = train.offsets[std::size_t(u)]; k < train.offsets[std::size_t(u) + 1]; ++k) {
-        const id_t it = train.items[std::size_t(k)];
-        SEQREC_REQUIRE(it > 0 && it <= num_items, "UserUserTask: user ", u, " has item ", it, " outside 1..",
-                       num_items);
-        sorted.push_back(it);
-      }
-      std::sort(sorted.begin() + std::ptrdiff_t(begin), sorted.end());
-      sorted.erase(std::unique(sorted.begin() + std::ptrdiff_t(begin), sorted.end()), sorted.end());
-      offsets[std::size_t(u) + 1] = index_t(sorted.size());
-    }
-    offsets_ = to_view(space, "UserUserTask::offsets", offsets);
-    if (sorted.empty()) sorted.push_back(0);
-    items_ = to_view(space, "UserUserTask::items", sorted);
-    (void)rows;
+    SEQREC_REQUIRE(train.num_items <= num_items, "UserUserTask: the training sequences have ", train.num_items,
+                   " items, the model ", num_items);
+    // Each user's distinct training items, sorted, for the overlaps: the negative sampler's history.
+    const auto history = data::make_user_history(space, train);
+    offsets_ = history.offsets;
+    items_ = history.items;
   }
 
   void init(const Space&, RandomStream) const {}
@@ -339,16 +326,6 @@ class UserUserTask {
   }
 
  private:
-  template <class V>
-  static View1<V, Space> to_view(const Space& space, const char* label, const std::vector<V>& host) {
-    auto view = make_uninitialized<View1<V, Space>>(space, label, index_t(host.size()));
-    auto mirror = Kokkos::create_mirror_view(view);
-    for (std::size_t i = 0; i < host.size(); ++i) mirror(i) = host[i];
-    Kokkos::deep_copy(space, view, mirror);
-    space.fence();
-    return view;
-  }
-
   index_t dim_ = 0;
   index_t positives_ = 0;
   View1<index_t, Space> offsets_;
