@@ -72,6 +72,7 @@ struct Options {
   double time_limit = 0;  // seconds of training; 0: none
   int eval_batch = 256;
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
+  double init_std = 0;  // item embedding N(0, s) at the start; 0: 1/sqrt(dim)
   std::uint64_t seed = 42;
   std::string eval = "sampled";
   std::string checkpoint;
@@ -489,6 +490,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"threads", Space::concurrency()},
                         {"scalar", sizeof(T) == 4 ? "float" : "double"},
                         {"seed", o.seed},
+                        {"init_std", o.init_std},
                         {"epochs", epochs_run},
                         {"stopped", stopped},
                         {"best_epoch", best_epoch},
@@ -658,6 +660,7 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   seqrec::RecommenderConfig cfg;
   cfg.dim = o.dim;
   cfg.batch = o.distributed == "data-parallel" ? o.batch / g_job.ranks : o.batch;
+  cfg.init_stddev = o.init_std;
   cfg.adam.lr = o.lr;
   cfg.adam.l2 = o.l2;
   cfg.adam.clip_norm = o.clip;
@@ -785,6 +788,10 @@ int main(int argc, char* argv[]) {
   app.add_option("--heads", o.heads, "attention heads (sasrec)")->check(CLI::PositiveNumber);
   app.add_option("--layers", o.layers, "recurrent layers (gru4rec, lstm)")->check(CLI::PositiveNumber);
   app.add_option("--dropout", o.dropout, "dropout rate")->check(CLI::Range(0.0, 0.95));
+  app.add_option("--init-std", o.init_std,
+                 "initial spread of the item embedding, N(0, s) (0: 1/sqrt(dim); the SASRec paper's Xavier init is "
+                 "about sqrt(2 / (items + dim)))")
+      ->check(CLI::Range(0.0, 10.0));
   app.add_option("--lr", o.lr, "Adam learning rate (betas 0.9, 0.98)")->check(CLI::PositiveNumber);
   app.add_option("--l2", o.l2, "L2 on every parameter");
   app.add_option("--clip", o.clip, "gradient-norm clipping (0: none)");

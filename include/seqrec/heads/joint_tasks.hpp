@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace seqrec::heads {
@@ -157,26 +158,59 @@ class ItemItemTask {
     const auto e = items.table();
     auto ge = items.grad();
     const index_t L = batch.maxlen(), slots = 2 * opt_.window, cols = 1 + opt_.negatives, d = items.dim();
-    Kokkos::parallel_for(
-        "seqrec::ItemItemTask::backward", Kokkos::RangePolicy<Space>(space, 0, batch.capacity() * L),
-        KOKKOS_LAMBDA(index_t r) {
-          const id_t center = inputs(r / L, r % L);
-          if (center == 0) return;
-          for (index_t s = 0; s < slots; ++s)
-            for (index_t c = 0; c < cols; ++c) {
-              const id_t other = ids(r, s, c);
-              const T g = dlogits(r, s, c);
-              if (other == 0 || g == T(0)) continue;
-              // Rows share items: atomics, as Embedding::backward.
-              for (index_t k = 0; k < d; ++k) {
-                Kokkos::atomic_add(&ge(center, k), g * e(other, k));
-                Kokkos::atomic_add(&ge(other, k), g * e(center, k));
-              }
+    const index_t rows = batch.capacity() * L;
+    if constexpr (std::is_same_v<typename Space::memory_space, Kokkos::HostSpace>) {
+      // On CPU threads a float atomic is a compare-and-swap loop, and these were most of an epoch. Each
+      // thread instead owns the item rows i with i % threads == its rank, scans every pair and adds only to
+      // the rows it owns: no atomics, and the same sums in the same order for a given thread count.
+      const index_t owners = index_t(space.concurrency());
+      Kokkos::parallel_for("seqrec::ItemItemTask::backward_owned", Kokkos::RangePolicy<Space>(space, 0, owners),
+                           [=](index_t o) {
+                             for (index_t r = 0; r < rows; ++r) {
+                               const id_t center = inputs(r / L, r % L);
+                               if (center == 0) continue;
+                               const bool own_center = center % owners == o;
+                               for (index_t s = 0; s < slots; ++s)
+                                 for (index_t c = 0; c < cols; ++c) {
+                                   const id_t other = ids(r, s, c);
+                                   const T g = dlogits(r, s, c);
+                                   if (other == 0 || g == T(0)) continue;
+                                   if (own_center)
+                                     for (index_t k = 0; k < d; ++k) ge(center, k) += g * e(other, k);
+                                   if (other % owners == o)
+                                     for (index_t k = 0; k < d; ++k) ge(other, k) += g * e(center, k);
+                                 }
+                             }
+                           });
+    } else {
+      Kokkos::parallel_for(
+          "seqrec::ItemItemTask::backward", Kokkos::RangePolicy<Space>(space, 0, rows), KOKKOS_LAMBDA(index_t r) {
+            const id_t center = inputs(r / L, r % L);
+            if (center == 0) return;
+            // The center's gradient sums over all of the row's pairs: kept in registers, chunk by chunk of the
+            // dimension, and added once. Other rows share items, so the pairs' other items take atomics, as
+            // Embedding::backward.
+            for (index_t k0 = 0; k0 < d; k0 += index_t(backward_chunk)) {
+              const index_t kn = d - k0 < index_t(backward_chunk) ? d - k0 : index_t(backward_chunk);
+              T acc[backward_chunk] = {};
+              for (index_t s = 0; s < slots; ++s)
+                for (index_t c = 0; c < cols; ++c) {
+                  const id_t other = ids(r, s, c);
+                  const T g = dlogits(r, s, c);
+                  if (other == 0 || g == T(0)) continue;
+                  for (index_t k = 0; k < kn; ++k) {
+                    acc[k] += g * e(other, k0 + k);
+                    Kokkos::atomic_add(&ge(other, k0 + k), g * e(center, k0 + k));
+                  }
+                }
+              for (index_t k = 0; k < kn; ++k) Kokkos::atomic_add(&ge(center, k0 + k), acc[k]);
             }
-        });
+          });
+    }
   }
 
  private:
+  static constexpr index_t backward_chunk = 16;  // the center's gradient, in registers, this many dims at a time
   Options opt_;
   index_t num_items_ = 0;
   View3<id_t, Space> ids_;
