@@ -72,7 +72,7 @@ struct Options {
   double time_limit = 0;  // seconds of training; 0: none
   int eval_batch = 256;
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
-  double init_std = 0;  // item embedding N(0, s) at the start; 0: 1/sqrt(dim)
+  std::string init_std = "0";  // item embedding N(0, s) at the start: a number (0: 1/sqrt(dim)) or xavier
   std::uint64_t seed = 42;
   std::string eval = "sampled";
   std::string checkpoint;
@@ -102,6 +102,12 @@ struct Options {
   bool features_only = false;  // P(X) alone, no learned item embedding
   double cold_items = 0;       // fraction of items held out of training entirely (0: none)
 };
+
+// --init-std: a number, or xavier (Glorot's spread for the [items + 1, dim] table).
+double item_init_stddev(const Options& o, const seqrec::data::Interactions& data) {
+  if (o.init_std == "xavier") return std::sqrt(2.0 / double(data.num_items() + 1 + o.dim));
+  return std::stod(o.init_std);  // checked in main
+}
 
 // --aux item-item / user-user: the joint embedding tasks (heads/joint_tasks.hpp).
 bool joint_aux(const std::vector<std::string>& aux) {
@@ -490,7 +496,7 @@ int run(const Options& o, const seqrec::data::Interactions& data, Model& model, 
                         {"threads", Space::concurrency()},
                         {"scalar", sizeof(T) == 4 ? "float" : "double"},
                         {"seed", o.seed},
-                        {"init_std", o.init_std},
+                        {"init_std", item_init_stddev(o, data)},
                         {"epochs", epochs_run},
                         {"stopped", stopped},
                         {"best_epoch", best_epoch},
@@ -660,7 +666,7 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   seqrec::RecommenderConfig cfg;
   cfg.dim = o.dim;
   cfg.batch = o.distributed == "data-parallel" ? o.batch / g_job.ranks : o.batch;
-  cfg.init_stddev = o.init_std;
+  cfg.init_stddev = item_init_stddev(o, data);
   cfg.adam.lr = o.lr;
   cfg.adam.l2 = o.l2;
   cfg.adam.clip_norm = o.clip;
@@ -789,9 +795,8 @@ int main(int argc, char* argv[]) {
   app.add_option("--layers", o.layers, "recurrent layers (gru4rec, lstm)")->check(CLI::PositiveNumber);
   app.add_option("--dropout", o.dropout, "dropout rate")->check(CLI::Range(0.0, 0.95));
   app.add_option("--init-std", o.init_std,
-                 "initial spread of the item embedding, N(0, s) (0: 1/sqrt(dim); the SASRec paper's Xavier init is "
-                 "about sqrt(2 / (items + dim)))")
-      ->check(CLI::Range(0.0, 10.0));
+                 "initial spread s of the item embedding, N(0, s): a number (0: 1/sqrt(dim)) or xavier, "
+                 "sqrt(2 / (items + 1 + dim)), the spread of the SASRec paper's Xavier-uniform table");
   app.add_option("--lr", o.lr, "Adam learning rate (betas 0.9, 0.98)")->check(CLI::PositiveNumber);
   app.add_option("--l2", o.l2, "L2 on every parameter");
   app.add_option("--clip", o.clip, "gradient-norm clipping (0: none)");
@@ -862,6 +867,17 @@ int main(int argc, char* argv[]) {
                  "hold this fraction of items out of training entirely and report how they are ranked")
       ->check(CLI::Range(0.0, 0.9));
   CLI11_PARSE(app, argc, argv);
+
+  if (o.init_std != "xavier") {
+    std::size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(o.init_std, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != o.init_std.size() || !(v >= 0 && v <= 10))
+      return fail("--init-std expects xavier or a number in [0, 10], got '" + o.init_std + "'");
+  }
 
   if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
     if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");
