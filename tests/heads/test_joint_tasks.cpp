@@ -46,7 +46,7 @@ TEMPLATE_TEST_CASE("item-item task: window pairs, skip-gram loss and its gradien
   using T = typename TestType::scalar;
   using Task = seqrec::heads::ItemItemTask<T, Space>;
   Space space;
-  constexpr index_t B = 3, L = 5, d = 19, n = 9;  // d > 16: the backward's register chunks of 16 dims, one partial
+  constexpr index_t B = 3, L = 5, d = 19, n = 9;  // d > 16: CUDA backward's 16-dim chunks, one partial
   seqrec::ParameterSet<T, Space> params;
   seqrec::sequence::Embedding<T, Space> items(space, params, "items", n + 1, d);
   items.init_normal(space, seqrec::RandomStream(5, 0), T(0.6));
