@@ -73,6 +73,7 @@ struct Options {
   int eval_batch = 256;
   double dropout = 0.5, lr = 0.001, l2 = 0.0, clip = 0.0;
   std::string init_std = "0";  // item embedding N(0, s) at the start: a number (0: 1/sqrt(dim)) or xavier
+  double init_std_value = 0;   // ... the number, parsed once in main
   std::uint64_t seed = 42;
   std::string eval = "sampled";
   std::string checkpoint;
@@ -106,7 +107,7 @@ struct Options {
 // --init-std: a number, or xavier (Glorot's spread for the [items + 1, dim] table).
 double item_init_stddev(const Options& o, const seqrec::data::Interactions& data) {
   if (o.init_std == "xavier") return std::sqrt(2.0 / double(data.num_items() + 1 + o.dim));
-  return std::stod(o.init_std);  // checked in main
+  return o.init_std_value;
 }
 
 // --aux item-item / user-user: the joint embedding tasks (heads/joint_tasks.hpp).
@@ -877,6 +878,7 @@ int main(int argc, char* argv[]) {
     }
     if (used != o.init_std.size() || !(v >= 0 && v <= 10))
       return fail("--init-std expects xavier or a number in [0, 10], got '" + o.init_std + "'");
+    o.init_std_value = v;
   }
 
   if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
