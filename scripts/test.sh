@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite:
 #   1. build/        Serial+OpenMP, float and double: ctest
-#   2. build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer: ctest
-#   3. build-cuda/   the same tests and headers compiled and linked with nvcc against the CUDA Kokkos
-#                    (compile-only here; scripts/gpu_check.sh runs them where a GPU is lent)
+#   2. build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer: ctest; the templated
+#                    cases on Serial float and OpenMP double only (SEQREC_TEST_BACKEND_SET=diagonal)
+#   3. build-cuda/   the tests' Cuda cases (float and double), the headers and the tools compiled and linked with
+#                    nvcc against the CUDA Kokkos (compile-only here; scripts/gpu_pack.sh builds every case and
+#                    scripts/gpu_check.sh runs them where a GPU is lent)
 #   4. build-fuzz/   libFuzzer over every reader, a few seconds per format
 # Skip steps with SEQREC_SKIP_ASAN=1, SEQREC_SKIP_FUZZ=1 or SEQREC_SKIP_CUDA=1.
 set -euo pipefail
@@ -20,7 +22,7 @@ if [ "${SEQREC_SKIP_ASAN:-0}" != 1 ]; then
   # -O1 -g1: the sanitizers' usual level, with line tables for their reports; -O2 -g took 40% longer to compile.
   configure_build "$SEQREC_ROOT/build-asan" -DKokkos_ROOT="$SEQREC_KOKKOS_OMP" -DCMAKE_CXX_COMPILER=g++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG" \
-    -DSEQREC_SANITIZE=address,undefined -DSEQREC_BUILD_EXAMPLES=OFF \
+    -DSEQREC_SANITIZE=address,undefined -DSEQREC_TEST_BACKEND_SET=diagonal -DSEQREC_BUILD_EXAMPLES=OFF \
     -DSEQREC_BUILD_BENCHMARKS=OFF -DSEQREC_HEADER_CHECKS=OFF
   # LeakSanitizer: OpenMP runtime keeps its thread pool alive at exit; that is not ours to free.
   (cd "$SEQREC_ROOT/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
@@ -40,7 +42,7 @@ if [ "${SEQREC_SKIP_CUDA:-0}" != 1 ] && [ -n "${SEQREC_KOKKOS_CUDA:-}" ]; then
   # Compile-only: host code at -O0 (nothing runs here; scripts/gpu_pack.sh makes the optimised build to run).
   configure_build "$SEQREC_ROOT/build-cuda" -DKokkos_ROOT="$SEQREC_KOKKOS_CUDA" \
     -DCMAKE_CXX_COMPILER="$SEQREC_KOKKOS_CUDA/bin/nvcc_wrapper" -DSEQREC_MARCH=x86-64-v3 \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0
+    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DSEQREC_TEST_BACKEND_SET=device
   echo "[test] build-cuda/: CUDA compile-only target built in $((SECONDS - t0)) s (not run: no GPU here)"
 fi
 echo "[test] all done in $((SECONDS - t_all)) s"

@@ -81,6 +81,22 @@ std::string message_of(F&& f) {
 
 }  // namespace seqrec::test
 
+// Which pairs: every enabled backend in float and double (SEQREC_TEST_BACKEND_SET=all, the default and the
+// build that runs the suite); "diagonal", for the sanitizer build, keeps Serial float and OpenMP double, so each
+// backend and each scalar still runs once at half the compile time; "device", for the CUDA compile-only build,
+// keeps the Cuda pairs alone (the host pairs are the default build's).
+#if defined(SEQREC_TEST_BACKEND_SET_DEVICE)
+#if !defined(KOKKOS_ENABLE_CUDA)
+#error "SEQREC_TEST_BACKEND_SET=device needs Kokkos built with CUDA"
+#endif
+#define SEQREC_TEST_BACKENDS seqrec::test::Cuda_float, seqrec::test::Cuda_double
+#elif defined(SEQREC_TEST_BACKEND_SET_DIAGONAL)
+#if defined(KOKKOS_ENABLE_OPENMP)
+#define SEQREC_TEST_BACKENDS seqrec::test::Serial_float, seqrec::test::OpenMP_double
+#else
+#define SEQREC_TEST_BACKENDS seqrec::test::Serial_float, seqrec::test::Serial_double
+#endif
+#else
 #if defined(KOKKOS_ENABLE_OPENMP)
 #define SEQREC_TEST_OPENMP_ , seqrec::test::OpenMP_float, seqrec::test::OpenMP_double
 #else
@@ -93,3 +109,4 @@ std::string message_of(F&& f) {
 #endif
 #define SEQREC_TEST_BACKENDS \
   seqrec::test::Serial_float, seqrec::test::Serial_double SEQREC_TEST_OPENMP_ SEQREC_TEST_CUDA_
+#endif
