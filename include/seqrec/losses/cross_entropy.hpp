@@ -26,21 +26,21 @@ namespace seqrec::losses {
 
 namespace detail {
 
-// Throws for the first target outside [0, nc) (the error path only: it finds and copies it back).
+// The first row whose target is outside [0, nc), or -1. Only the error path runs it. It returns, and the
+// caller copies the id back and throws, the same shape as PopRec::fit's error path, which passes on CUDA
+// (this one, throwing from inside the function that launched the search, crashed there; see issue 4).
 template <class Space, class Targets>
-void report_bad_target(const Space& space, const Targets& targets, index_t nc) {
-  index_t first = 0;
+index_t first_bad_target(const Space& space, const Targets& targets, index_t nc) {
+  const index_t rows = static_cast<index_t>(targets.extent(0));
+  index_t first = rows;
   Kokkos::parallel_reduce(
-      "seqrec::CrossEntropy::find_bad_target", Kokkos::RangePolicy<Space>(space, 0, targets.extent(0)),
+      "seqrec::CrossEntropy::find_bad_target", Kokkos::RangePolicy<Space>(space, 0, rows),
       KOKKOS_LAMBDA(index_t r, index_t & v) {
         const id_t t = targets(r);
         if ((t < 0 || t >= nc) && r < v) v = r;
       },
       Kokkos::Min<index_t>(first));
-  id_t t = 0;
-  Kokkos::deep_copy(space, Kokkos::View<id_t, Kokkos::HostSpace>(&t), Kokkos::subview(targets, first));
-  space.fence();
-  SEQREC_THROW(Errc::out_of_range, "CrossEntropy: target ", t, " of row ", first, " out of range [0, ", nc, ")");
+  return first < rows ? first : -1;
 }
 
 }  // namespace detail
@@ -72,7 +72,14 @@ class CrossEntropy {
           acc += t == 0 ? 0 : (t > 0 && t < nc ? 1 : bad);
         },
         count);
-    if (count > rows) detail::report_bad_target(space, targets, nc);
+    if (count > rows) {
+      const index_t first = detail::first_bad_target(space, targets, nc);
+      id_t t = 0;
+      if (first >= 0)
+        Kokkos::deep_copy(space, Kokkos::View<id_t, Kokkos::HostSpace>(&t), Kokkos::subview(targets, first));
+      space.fence();
+      SEQREC_THROW(Errc::out_of_range, "CrossEntropy: target ", t, " of row ", first, " out of range [0, ", nc, ")");
+    }
     if (count == 0) {
       if (grad) Kokkos::deep_copy(space, dlogits, T(0));
       return {};
