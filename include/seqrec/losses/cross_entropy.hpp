@@ -26,8 +26,8 @@ namespace seqrec::losses {
 
 namespace detail {
 
-// The first row whose target is outside [0, nc), or -1. Only the error path runs it. It returns, and the
-// caller copies the id back and throws, the same shape as PopRec::fit's error path, which passes on CUDA
+// The first row whose target is outside [0, nc); called only when one is (the error path). It returns, and
+// the caller copies the id back and throws, the same shape as PopRec::fit's error path, which passes on CUDA
 // (this one, throwing from inside the function that launched the search, crashed there; see issue 4).
 template <class Space, class Targets>
 index_t first_bad_target(const Space& space, const Targets& targets, index_t nc) {
@@ -40,7 +40,7 @@ index_t first_bad_target(const Space& space, const Targets& targets, index_t nc)
         if ((t < 0 || t >= nc) && r < v) v = r;
       },
       Kokkos::Min<index_t>(first));
-  return first < rows ? first : -1;
+  return first;
 }
 
 }  // namespace detail
@@ -75,8 +75,7 @@ class CrossEntropy {
     if (count > rows) {
       const index_t first = detail::first_bad_target(space, targets, nc);
       id_t t = 0;
-      if (first >= 0)
-        Kokkos::deep_copy(space, Kokkos::View<id_t, Kokkos::HostSpace>(&t), Kokkos::subview(targets, first));
+      Kokkos::deep_copy(space, Kokkos::View<id_t, Kokkos::HostSpace>(&t), Kokkos::subview(targets, first));
       space.fence();
       SEQREC_THROW(Errc::out_of_range, "CrossEntropy: target ", t, " of row ", first, " out of range [0, ", nc, ")");
     }
