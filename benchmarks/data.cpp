@@ -119,6 +119,9 @@ std::optional<double> pandas_seconds(const Job& job, int repeats, const fs::path
     case Format::delimited:
       sep = ",", names = "None", header = "0";
       break;
+    case Format::lastfm:
+      sep = "\\t", names = "None", header = "0";
+      break;
   }
   const fs::path script = dir / "bench_pandas.py";
   std::ofstream(script) << "import sys, time\n"

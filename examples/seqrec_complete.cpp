@@ -4,6 +4,10 @@
 //
 //   seqrec-complete --data games/games.txt --method als --factors 64 --protocol both
 //   seqrec-complete --data ml-100k/u.data --format ml-100k --method svd --protocol rmse-folds
+//   seqrec-complete --data lastfm-2k --weights log1p --method als --protocol full
+//
+// --data takes a file or a folder (ml-100k/, lastfm-2k/: their known file), --format any name or alias
+// (common/data_cli.hpp), --weights raw | log1p | binary transforms the weights before fitting.
 //
 // Top-K protocols (leave-one-out, as seqrec-train): the strategy is fitted on every user's training items
 // plus the validation item, and ranks the test item: against the same 100 sampled negatives as seqrec-train
@@ -20,7 +24,6 @@
 #include <seqrec/completion/popularity.hpp>
 #include <seqrec/completion/strategy.hpp>
 #include <seqrec/core.hpp>
-#include <seqrec/data/dataset_path.hpp>
 #include <seqrec/data/readers.hpp>
 #include <seqrec/data/split.hpp>
 #include <seqrec/eval/full.hpp>
@@ -28,6 +31,8 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include "common/data_cli.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -46,8 +51,7 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct Options {
-  std::string data = "games/games.txt";
-  std::string format = "sasrec";
+  seqrec::tools::DataOptions data;
   std::string method = "als";
   std::string protocol = "sampled";
   std::string target = "test";
@@ -142,14 +146,15 @@ int run_topk(const Options& o, const seqrec::data::Interactions& data, Strategy&
   std::fprintf(
       stderr,
       "seqrec-complete: %s on %s (%lld users, %lld items, %lld interactions; fit on %lld), %s, %d threads, %s\n", name,
-      o.data.c_str(), (long long)data.num_users(), (long long)data.num_items(), (long long)data.size(),
+      o.data.data.c_str(), (long long)data.num_users(), (long long)data.num_items(), (long long)data.size(),
       (long long)train.size(), Space::name(), Space::concurrency(), sizeof(T) == 4 ? "float" : "double");
   const auto t0 = Clock::now();
   strategy.fit(space, train);
   space.fence();
   const double fit_seconds = seconds_since(t0);
   nlohmann::json out = {{"method", name},
-                        {"data", o.data},
+                        {"data", o.data.data},
+                        {"weights", o.data.weights},
                         {"backend", Space::name()},
                         {"threads", Space::concurrency()},
                         {"scalar", sizeof(T) == 4 ? "float" : "double"},
@@ -157,7 +162,13 @@ int run_topk(const Options& o, const seqrec::data::Interactions& data, Strategy&
                         {"target", o.target},
                         {"fit_seconds", fit_seconds}};
   out.update(fit_stats(strategy));
-  if (!o.json_only) std::fprintf(stderr, "fit in %.2f s\n", fit_seconds);
+  if (!o.json_only) {
+    if (out.contains("seconds_per_iteration"))
+      std::fprintf(stderr, "fit in %.2f s (%zu iterations, %.4f s per iteration)\n", fit_seconds,
+                   out["iterations"].get<std::size_t>(), out["seconds_per_iteration"].get<double>());
+    else
+      std::fprintf(stderr, "fit in %.2f s\n", fit_seconds);
+  }
 
   // Targets, and the cold subset (training history = train sequences, before the validation item).
   std::vector<seqrec::id_t> targets;
@@ -209,9 +220,9 @@ int run_topk(const Options& o, const seqrec::data::Interactions& data, Strategy&
                  name, valid ? "valid" : "test", get(prefix + "hr10"), get(prefix + "ndcg10"),
                  get(prefix + "full_hr10"), get(prefix + "full_ndcg10"), o.cold, cold.users.size(),
                  get(prefix + "cold_ndcg10"));
-    if (std::string(name) == "bpr" && o.data.find("games") != std::string::npos && !valid)
+    if (std::string(name) == "bpr" && o.data.data.find("games") != std::string::npos && !valid)
       std::fprintf(stderr, "SASRec paper's BPR-MF row (Games): HR@10 .4853 NDCG@10 .2875\n");
-    if (std::string(name) == "poprec" && o.data.find("games") != std::string::npos && !valid)
+    if (std::string(name) == "poprec" && o.data.data.find("games") != std::string::npos && !valid)
       std::fprintf(stderr, "SASRec paper's PopRec row (Games): HR@10 .4724 NDCG@10 .2779\n");
   }
   std::cout << out.dump() << std::endl;
@@ -253,7 +264,7 @@ int run_rmse(const Options& o, const seqrec::data::Interactions& data) {
   double var = 0;
   for (double r : rmse) var += (r - mean) * (r - mean) / k;
   nlohmann::json out = {{"method", "svd"},
-                        {"data", o.data},
+                        {"data", o.data.data},
                         {"protocol", "rmse-folds"},
                         {"preset", o.preset},
                         {"folds", k},
@@ -326,8 +337,7 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
 int main(int argc, char* argv[]) {
   Options o;
   CLI::App app{"seqrec-complete: fit and evaluate a sparse-completion strategy"};
-  app.add_option("--data", o.data, "data file, absolute or relative to $SEQREC_DATA (default ../shared/data)");
-  app.add_option("--format", o.format, "sasrec | user-lines | ml-100k | ml-1m | csv");
+  seqrec::tools::add_data_options(app, o.data, /*with_weights=*/true);
   app.add_option("--method", o.method, "poprec | itemknn | als | bpr | svd | ease")
       ->check(CLI::IsMember({"poprec", "itemknn", "als", "bpr", "svd", "ease"}));
   app.add_option("--protocol", o.protocol, "sampled | full | both | rmse-folds")
@@ -367,13 +377,12 @@ int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard guard(args);
   seqrec::linalg::set_blas_threads(1);  // host gemms are split across the OpenMP threads instead
   try {
-    const std::filesystem::path path = seqrec::data::resolve_data_file(o.data);
     const auto t0 = Clock::now();
     // rmse-folds cuts the file's order into blocks (MovieLens-100K's u1..u5): read it unsorted.
     seqrec::data::ReadOptions ro;
     ro.keep_file_order = o.protocol == "rmse-folds";
-    const auto data = seqrec::data::read(path, seqrec::data::parse_format(o.format), ro);
-    if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", path.c_str(), seconds_since(t0));
+    const auto data = seqrec::tools::read_data(o.data, ro, o.json_only);
+    if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", data.source.c_str(), seconds_since(t0));
     return o.scalar_double ? dispatch<double>(o, data) : dispatch<float>(o, data);
   } catch (const seqrec::Error& e) {
     std::fprintf(stderr, "seqrec-complete: %s\n", e.what());

@@ -3,6 +3,7 @@
 //
 //   seqrec-data stats  --data games/games.txt --format sasrec [--kcore 5]
 //   seqrec-data poprec --data games/games.txt --format sasrec --protocol both [--seed 42] [--export-scores s.npy]
+//   seqrec-data stats  --data lastfm-2k         (a folder: its user_artists.dat, format lastfm)
 //
 // poprec follows seqrec-train's leave-one-out protocol: the same split, the same evaluated users and, for the
 // same --seed, --negatives and --max-eval-users, the same sampled candidates (make_sampled_candidates over the
@@ -11,7 +12,7 @@
 #include <seqrec/completion/popularity.hpp>
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/view.hpp>
-#include <seqrec/data/dataset_path.hpp>
+#include <seqrec/data/data_source.hpp>
 #include <seqrec/data/interactions.hpp>
 #include <seqrec/data/npy.hpp>
 #include <seqrec/data/readers.hpp>
@@ -24,6 +25,8 @@
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
 #include <nlohmann/json.hpp>
+
+#include "common/data_cli.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -42,9 +45,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 struct Options {
   // Shared by both subcommands.
-  std::string data = "games/games.txt";
-  std::string format = "sasrec";
-  char delimiter = ',';
+  seqrec::tools::DataOptions data;
   bool no_header = false;
   int kcore = 0;
   int threads = 0;
@@ -61,18 +62,17 @@ struct Options {
 };
 
 seqrec::data::Interactions load(const Options& o, nlohmann::json& info) {
-  const std::filesystem::path path = seqrec::data::resolve_data_file(o.data);
   seqrec::data::ReadOptions ro;
-  ro.delimiter = o.delimiter;
   ro.has_header = !o.no_header;
   const auto t0 = Clock::now();
-  auto x = seqrec::data::read(path, seqrec::data::parse_format(o.format), ro);
-  info["data"] = path.string();
-  info["format"] = o.format;
+  auto x = seqrec::tools::read_data(o.data, ro);
+  const bool infer = o.data.format == seqrec::tools::DataOptions{}.format;
+  info["data"] = x.source;
+  info["format"] = std::string(seqrec::data::choose_format(x.source, o.data.format, infer).name);
   info["read_seconds"] = seconds_since(t0);
   if (o.kcore > 0) {
     x = seqrec::graph::kcore_filter(x, o.kcore);
-    SEQREC_REQUIRE(x.size() > 0, "the ", o.kcore, "-core of '", path.string(), "' is empty");
+    SEQREC_REQUIRE(x.size() > 0, "the ", o.kcore, "-core of '", x.source, "' is empty");
   }
   info["kcore"] = o.kcore > 0 ? nlohmann::json(o.kcore) : nlohmann::json(nullptr);
   return x;
@@ -239,15 +239,10 @@ int poprec(const Options& o) {
   return 0;
 }
 
-void add_data_options(CLI::App* app, Options& o) {
-  app->add_option("--data", o.data, "data file, absolute or relative to $SEQREC_DATA (default ../shared/data)")
-      ->required();
-  app->add_option("--format", o.format, "sasrec | user-lines | ml-100k | ml-1m | csv")
-      ->required()
-      ->check(CLI::IsMember({"sasrec", "user-lines", "ml-100k", "ml-1m", "csv"}));
+void add_common_options(CLI::App* app, Options& o) {
+  seqrec::tools::add_data_options(*app, o.data, /*with_weights=*/false);  // poprec counts, so weights do not matter
   app->add_option("--kcore", o.kcore, "keep the k-core (users and items with at least K interactions) first")
       ->check(CLI::NonNegativeNumber);
-  app->add_option("--delimiter", o.delimiter, "csv: field delimiter");
   app->add_flag("--no-header", o.no_header, "csv: the first row is data");
   app->add_option("--threads", o.threads, "OpenMP threads (0: Kokkos default)")->check(CLI::NonNegativeNumber);
 }
@@ -259,9 +254,9 @@ int main(int argc, char* argv[]) {
   CLI::App app{"seqrec-data: dataset statistics and the popularity baseline (PopRec)"};
   app.require_subcommand(1);
   auto* st = app.add_subcommand("stats", "users, items, interactions, per-user counts, density (one JSON line)");
-  add_data_options(st, o);
+  add_common_options(st, o);
   auto* pr = app.add_subcommand("poprec", "PopRec under leave-one-out, sampled and/or full ranking (JSON lines)");
-  add_data_options(pr, o);
+  add_common_options(pr, o);
   pr->add_option("--protocol", o.protocol, "sampled | full | both")->check(CLI::IsMember({"sampled", "full", "both"}));
   pr->add_option("--fit-on", o.fit_on, "what popularity counts: train | train+valid | all")
       ->check(CLI::IsMember({"train", "train+valid", "all"}));

@@ -1,7 +1,9 @@
 // Interaction readers: every format on small files written here, every documented error with its file:line,
 // and the real datasets when SEQREC_DATA has them.
+#include <seqrec/data/data_source.hpp>
 #include <seqrec/data/dataset_path.hpp>
 #include <seqrec/data/readers.hpp>
+#include <seqrec/data/weight_transform.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -117,14 +119,91 @@ void check_invariants(const Interactions& x) {
 }  // namespace
 
 TEST_CASE("parse_format knows the CLI names and lists them when it does not", "[data][readers]") {
-  for (Format f : {Format::sasrec, Format::user_lines, Format::ml100k, Format::ml1m, Format::delimited})
-    CHECK(seqrec::data::parse_format(seqrec::data::to_string(f)) == f);
-  CHECK(seqrec::data::parse_format("user-lines") == Format::user_lines);
-  CHECK(seqrec::data::parse_format("csv") == Format::delimited);
+  for (Format f : seqrec::data::all_formats) CHECK(seqrec::data::parse_format(seqrec::data::to_string(f)) == f);
+  CHECK(seqrec::data::to_string(Format::user_lines) == "user-lines");
+  CHECK(seqrec::data::to_string(Format::delimited) == "csv");
+  CHECK(seqrec::data::to_string(Format::lastfm) == "lastfm");
   const auto e = error_of([] { seqrec::data::parse_format("parquet"); });
   REQUIRE(e.has_value());
   CHECK(e->code() == Errc::invalid_argument);
-  CHECK_THAT(e->message(), Contains("'parquet'") && Contains("sasrec, user-lines, ml-100k, ml-1m, csv"));
+  CHECK_THAT(e->message(), Contains("'parquet'") && Contains("valid formats: " + seqrec::data::describe_formats()));
+}
+
+TEST_CASE("format aliases: every spelling, its format and implied delimiter; one list for errors and --help",
+          "[data][readers]") {
+  struct Case {
+    const char* name;
+    Format format;
+    const char* delimiter;
+  };
+  for (const Case& c :
+       {Case{"sasrec", Format::sasrec, ""}, Case{"user-lines", Format::user_lines, ""},
+        Case{"lines", Format::user_lines, ""}, Case{"ml-100k", Format::ml100k, ""}, Case{"ml100k", Format::ml100k, ""},
+        Case{"ml-1m", Format::ml1m, "::"}, Case{"ml1m", Format::ml1m, "::"}, Case{"csv", Format::delimited, ","},
+        Case{"delimited", Format::delimited, ","}, Case{"tsv", Format::delimited, "\t"},
+        Case{"lastfm", Format::lastfm, "\t"},
+        // Case and '_' for '-' do not matter.
+        Case{"ML-100K", Format::ml100k, ""}, Case{"user_lines", Format::user_lines, ""},
+        Case{"TSV", Format::delimited, "\t"}, Case{"ml_1m", Format::ml1m, "::"}}) {
+    INFO(c.name);
+    CHECK(seqrec::data::parse_format(c.name) == c.format);
+    CHECK(seqrec::data::find_format(c.name).format == c.format);
+    CHECK(seqrec::data::find_format(c.name).delimiter == c.delimiter);
+  }
+  CHECK(seqrec::data::find_format("lines").name == "lines");
+  CHECK(seqrec::data::describe_formats() ==
+        "sasrec, user-lines (or lines), ml-100k (or ml100k), ml-1m (or ml1m), csv (or delimited, tsv = "
+        "tab-separated), lastfm");
+  const auto e = error_of([] { seqrec::data::find_format("ml-20m"); });
+  REQUIRE(e.has_value());
+  CHECK(e->code() == Errc::invalid_argument);
+  CHECK(e->message() ==
+        "unknown data format 'ml-20m'; valid formats: sasrec, user-lines (or lines), ml-100k (or ml100k), ml-1m (or "
+        "ml1m), csv (or delimited, tsv = tab-separated), lastfm");
+  CHECK_THAT(std::string(e->what()), Contains("readers.hpp:"));  // file:line of the check
+  CHECK(error_of([] { seqrec::data::parse_format(""); }).has_value());
+}
+
+TEST_CASE("delimiter names: tab, comma, ... and literal strings; a format refuses a delimiter it does not use",
+          "[data][readers]") {
+  using seqrec::data::parse_delimiter;
+  CHECK(parse_delimiter("tab") == "\t");
+  CHECK(parse_delimiter("\\t") == "\t");  // as typed in a shell: backslash, t
+  CHECK(parse_delimiter("\t") == "\t");
+  CHECK(parse_delimiter("comma") == ",");
+  CHECK(parse_delimiter(",") == ",");
+  CHECK(parse_delimiter("semicolon") == ";");
+  CHECK(parse_delimiter(";") == ";");
+  CHECK(parse_delimiter("space") == " ");
+  CHECK(parse_delimiter("pipe") == "|");
+  CHECK(parse_delimiter("colons") == "::");
+  CHECK(parse_delimiter("::") == "::");
+  for (const char* bad : {"", "\n", "a\r"}) {
+    INFO(seqrec::data::detail::show(bad));
+    const auto e = error_of([&] { parse_delimiter(bad); });
+    REQUIRE(e.has_value());
+    CHECK(e->code() == Errc::invalid_argument);
+  }
+
+  using seqrec::data::choose_delimiter;
+  using seqrec::data::find_format;
+  CHECK(choose_delimiter(find_format("csv"), "") == ",");
+  CHECK(choose_delimiter(find_format("tsv"), "") == "\t");
+  CHECK(choose_delimiter(find_format("csv"), "::") == "::");
+  CHECK(choose_delimiter(find_format("tsv"), ";") == ";");  // a typed delimiter wins over tsv's tab
+  CHECK(choose_delimiter(find_format("ml-1m"), "::") == "::");
+  CHECK(choose_delimiter(find_format("lastfm"), "tab") == "\t");
+  CHECK(choose_delimiter(find_format("ml-100k"), "tab") == "");  // whitespace formats split on both anyway
+  CHECK(choose_delimiter(find_format("sasrec"), "space") == "");
+  const auto e = error_of([] { choose_delimiter(find_format("sasrec"), ","); });
+  REQUIRE(e.has_value());
+  CHECK(e->code() == Errc::invalid_argument);
+  CHECK(e->message() ==
+        "delimiter ',' does not apply to format sasrec, which is separated by spaces or tabs; for another layout use "
+        "format csv with that delimiter");
+  const auto l = error_of([] { choose_delimiter(find_format("lastfm"), "comma"); });
+  REQUIRE(l.has_value());
+  CHECK_THAT(l->message(), Contains("format lastfm, which is separated by '\\x09'"));
 }
 
 TEST_CASE("sasrec format: dense ids by first appearance, originals kept, time = line number", "[data][readers]") {
@@ -279,6 +358,200 @@ TEST_CASE("delimited format: columns by header name or position, optional weight
     REQUIRE(e.has_value());
     CHECK(e->code() == Errc::invalid_argument);
     CHECK_THAT(e->message(), Contains("has_header = false"));
+  }
+}
+
+TEST_CASE("delimited format: '::', tab and other string delimiters, with CRLF", "[data][readers]") {
+  ReadOptions o;
+  o.has_header = false;
+  o.weight = 2;
+  o.time = 3;
+  o.delimiter = "::";
+  const std::vector<Row> expected{{1, 10, 4.5f, 100}, {1, 11, 3, 200}, {2, 10, 1, 50}};
+  CHECK(rows(seqrec::data::parse_delimited("1::10::4.5::100\n2::10::1::50\n1::11::3::200\n", "colons", o)) == expected);
+  CHECK(rows(seqrec::data::parse_delimited("1::10::4.5::100\r\n2::10::1::50\r\n1::11::3::200\r\n", "crlf", o)) ==
+        expected);
+  // Spaces around fields are trimmed, and a single ':' inside a "::"-separated file is not a delimiter.
+  CHECK(rows(seqrec::data::parse_delimited(" 1 :: 10 :: 4.5 :: 100\n", "spaced", o)) ==
+        std::vector<Row>{{1, 10, 4.5f, 100}});
+  expect_parse_error("1::10::4.5::100\n1:11::3::200\n", Format::delimited, 2, "expected 4 fields, got 3", o);
+  // The same as ml-1m reads it.
+  ReadOptions colons;
+  colons.has_header = false;
+  colons.delimiter = "::";
+  colons.weight = 2;
+  colons.time = 3;
+  colons.min_id = 1;
+  const std::string ml1m = "1::1193::5::978300760\r\n1::661::3::978302109\r\n2::1193::4::978298413\r\n";
+  CHECK(rows(seqrec::data::parse_delimited(ml1m, "csv", colons)) == rows(seqrec::data::parse_ml1m(ml1m, "ml1m")));
+
+  o.delimiter = "\t";
+  CHECK(rows(seqrec::data::parse_delimited("1\t10\t4.5\t100\r\n2\t10\t1\t50\r\n1\t11\t3\t200\r\n", "tab", o)) ==
+        expected);
+  o.delimiter = "; ";
+  CHECK(rows(seqrec::data::parse_delimited("1; 10; 4.5; 100\n", "two-char", o)) ==
+        std::vector<Row>{{1, 10, 4.5f, 100}});
+
+  for (const char* bad : {"", "\n", ";\r"}) {
+    ReadOptions b;
+    b.delimiter = bad;
+    const auto e = error_of([&] { seqrec::data::parse_delimited("u,i\n1,2\n", "mem", b); });
+    REQUIRE(e.has_value());
+    CHECK(e->code() == Errc::invalid_argument);
+    CHECK_THAT(e->message(), StartsWith("read mem: the delimiter"));
+  }
+}
+
+TEST_CASE("lastfm format: tab, header userID artistID weight, CRLF, play counts as weights", "[data][readers]") {
+  TempDir dir;
+  const auto p = dir.write("user_artists.dat",
+                           "userID\tartistID\tweight\r\n2\t51\t13883\r\n2\t52\t11690\r\n4\t51\t7\r\n3\t9\t0\r\n");
+  const Interactions x = seqrec::data::read(p, Format::lastfm);
+  check_invariants(x);
+  CHECK(x.has_weight);
+  CHECK_FALSE(x.has_time);  // no timestamps: time is the row's order in the file
+  CHECK(rows(x) == std::vector<Row>{{2, 51, 13883, 1}, {2, 52, 11690, 2}, {4, 51, 7, 3}, {3, 9, 0, 4}});
+  CHECK(rows(seqrec::data::read_lastfm(p)) == rows(x));
+  // The layout is fixed: a caller's csv settings do not change how it reads.
+  ReadOptions csv;
+  csv.delimiter = ",";
+  csv.has_header = false;
+  csv.user = 1;
+  CHECK(rows(seqrec::data::read(p, Format::lastfm, csv)) == rows(x));
+  // LF files too, and the same rows as the delimited reader with the Last.fm columns.
+  const std::string lf = "userID\tartistID\tweight\n2\t51\t13883\n";
+  CHECK(rows(seqrec::data::parse_lastfm(lf, "lf")) == std::vector<Row>{{2, 51, 13883, 1}});
+
+  expect_parse_error("user\tartist\tweight\r\n2\t51\t1\r\n", Format::lastfm, 1,
+                     "user column 'userID' is not in the header ('user', 'artist', 'weight')");
+  expect_parse_error("userID\tartistID\tweight\r\n2\t51\t-3\r\n", Format::lastfm, 2,
+                     "field 3 '-3' is outside the declared rating range [0, inf]");
+  expect_parse_error("userID\tartistID\tweight\r\n2\t51\r\n", Format::lastfm, 2, "expected 3 fields, got 2");
+  expect_parse_error("userID\tartistID\tweight\r\n0\t51\t1\r\n", Format::lastfm, 2,
+                     "field 1 '0' is not a valid user id (ids start at 1)");
+  expect_parse_error("userID\tartistID\tweight\r\n", Format::lastfm, 1, "no data after the header");
+}
+
+TEST_CASE("weight transforms: raw, log1p, binary", "[data][readers]") {
+  using seqrec::data::WeightTransform;
+  for (WeightTransform t : seqrec::data::all_weight_transforms)
+    CHECK(seqrec::data::parse_weight_transform(seqrec::data::to_string(t)) == t);
+  const auto e = error_of([] { seqrec::data::parse_weight_transform("log"); });
+  REQUIRE(e.has_value());
+  CHECK(e->message() == "unknown weight transform 'log'; expected raw, log1p or binary");
+
+  const std::string text = "userID\tartistID\tweight\r\n2\t51\t13883\r\n2\t52\t1\r\n4\t51\t0\r\n";
+  const Interactions x = seqrec::data::parse_lastfm(text, "mem");
+  Interactions raw = x, log = x, binary = x;
+  seqrec::data::transform_weights(raw, WeightTransform::raw);
+  CHECK(raw.weight == x.weight);
+  seqrec::data::transform_weights(log, WeightTransform::log1p);
+  CHECK(log.has_weight);
+  REQUIRE(log.weight.size() == 3);
+  CHECK(log.weight[0] == Approx(std::log1p(13883.0)));  // 9.5385...
+  CHECK(log.weight[0] == Approx(9.538564));
+  CHECK(log.weight[1] == Approx(std::log(2.0)));
+  CHECK(log.weight[2] == 0.0f);
+  seqrec::data::transform_weights(binary, WeightTransform::binary);
+  CHECK(binary.weight == std::vector<float>{1, 1, 1});
+  CHECK_FALSE(binary.has_weight);
+
+  ReadOptions signed_weights;
+  signed_weights.weight = 2;
+  signed_weights.has_header = false;
+  Interactions bad = seqrec::data::parse_delimited("7,8,-1\n", "neg.csv", signed_weights);
+  const auto b = error_of([&] { seqrec::data::transform_weights(bad, WeightTransform::log1p); });
+  REQUIRE(b.has_value());
+  CHECK(b->message() == "neg.csv: weight transform log1p needs weights > -1, got -1 for user 7, item 8");
+}
+
+TEST_CASE("resolve_data_path: files as given, folders to their known file, clear errors", "[data][readers]") {
+  TempDir dir;
+  const fs::path ml = dir.path() / "ml-100k";
+  fs::create_directories(ml);
+  const std::string udata = "1\t10\t3\t881250949\r\n1\t11\t5\t881250950\r\n2\t10\t4\t881250951\r\n";
+  std::ofstream(ml / "u.data", std::ios::binary) << udata;
+  std::ofstream(ml / "u.item", std::ios::binary) << "not read\n";
+  CHECK(seqrec::data::resolve_data_path(ml.string()) == ml / "u.data");
+  CHECK(seqrec::data::resolve_data_path((ml / "u.data").string()) == ml / "u.data");
+  CHECK(seqrec::data::resolve_data_path((ml / "u.item").string()) == ml / "u.item");  // a file is taken as given
+
+  const fs::path mixed = dir.path() / "mixed";  // several known files: the first of known_data_files
+  fs::create_directories(mixed);
+  std::ofstream(mixed / "user_artists.dat") << "x";
+  std::ofstream(mixed / "ratings.dat") << "x";
+  CHECK(seqrec::data::resolve_data_path(mixed.string()) == mixed / "ratings.dat");
+
+  const fs::path empty = dir.path() / "empty";
+  fs::create_directories(empty);
+  const auto e = error_of([&] { seqrec::data::resolve_data_path(empty.string()); });
+  REQUIRE(e.has_value());
+  CHECK(e->code() == Errc::io);
+  CHECK(e->message() == "data folder '" + empty.string() +
+                            "' holds none of the files a folder resolves to: expected u.data (MovieLens-100K), "
+                            "ratings.dat (MovieLens-1M/10M), user_artists.dat (HetRec Last.fm); name the file itself");
+
+  const auto m = error_of([] { seqrec::data::resolve_data_path("no-such-dataset/x.txt"); });
+  REQUIRE(m.has_value());
+  CHECK(m->code() == Errc::io);
+  CHECK_THAT(m->message(),
+             StartsWith("data 'no-such-dataset/x.txt' not found: neither 'no-such-dataset/x.txt' nor '") &&
+                 Contains("SEQREC_DATA"));
+
+  SECTION("read_data_source: a folder, the format its file implies, notes saying so") {
+    seqrec::data::DataRequest r;
+    r.data = ml.string();
+    r.format = "sasrec";
+    r.infer_format = true;
+    const auto s = seqrec::data::read_data_source(r);
+    CHECK(s.path == ml / "u.data");
+    CHECK(s.format == Format::ml100k);
+    CHECK(s.interactions.size() == 3);
+    CHECK(s.interactions.has_time);
+    REQUIRE(s.notes.size() == 2);
+    CHECK_THAT(s.notes[0], Contains("is a folder: reading " + (ml / "u.data").string()));
+    CHECK_THAT(s.notes[1], StartsWith("format ml-100k from the file name (MovieLens-100K's u.data)"));
+    // A format the user chose is kept (and here fails, naming the line).
+    r.infer_format = false;
+    const auto f = error_of([&] { seqrec::data::read_data_source(r); });
+    REQUIRE(f.has_value());
+    CHECK(f->code() == Errc::parse);
+    CHECK_THAT(f->message(), Contains("u.data:1: expected 2 fields, got 4"));
+    r.format = "ml100k";
+    CHECK(seqrec::data::read_data_source(r).format == Format::ml100k);
+  }
+  SECTION("read_data_source: tsv, '::' csv, lastfm with log1p; the note on file order") {
+    seqrec::data::DataRequest r;
+    r.data = dir.write("plays.tsv", "user\titem\r\n5\t6\r\n5\t7\r\n").string();
+    r.format = "tsv";
+    auto s = seqrec::data::read_data_source(r);
+    CHECK(s.format == Format::delimited);
+    CHECK(rows(s.interactions) == std::vector<Row>{{5, 6, 1, 1}, {5, 7, 1, 2}});
+    REQUIRE(s.notes.size() == 1);
+    CHECK_THAT(s.notes[0], Contains("without timestamps: each user's rows keep file order"));
+
+    r.data = dir.write("plays.dat", "u::i\r\n5::6\r\n").string();
+    r.format = "csv";
+    r.delimiter = "colons";
+    CHECK(rows(seqrec::data::read_data_source(r).interactions) == std::vector<Row>{{5, 6, 1, 1}});
+    r.format = "sasrec";
+    const auto e = error_of([&] { seqrec::data::read_data_source(r); });
+    REQUIRE(e.has_value());
+    CHECK_THAT(e->message(), Contains("does not apply to format sasrec"));
+
+    const fs::path lastfm = dir.path() / "lastfm-2k";
+    fs::create_directories(lastfm);
+    std::ofstream(lastfm / "user_artists.dat", std::ios::binary) << "userID\tartistID\tweight\r\n2\t51\t99\r\n";
+    r = {};
+    r.data = lastfm.string();
+    r.format = "sasrec";
+    r.infer_format = true;
+    r.weights = seqrec::data::WeightTransform::log1p;
+    s = seqrec::data::read_data_source(r);
+    CHECK(s.format == Format::lastfm);
+    REQUIRE(s.interactions.size() == 1);
+    CHECK(s.interactions.weight[0] == Approx(std::log(100.0)));
+    CHECK_THAT(s.notes.back(), StartsWith("lastfm data without timestamps"));
   }
 }
 
@@ -525,6 +798,21 @@ TEST_CASE("real datasets read with their published sizes", "[data][readers][real
     CHECK_FALSE(x.has_time);
     CHECK(*std::min_element(x.weight.begin(), x.weight.end()) == 1.0f);
     CHECK(*std::max_element(x.weight.begin(), x.weight.end()) == 352698.0f);
+    // The lastfm format and a folder read the same rows; log1p as the tools apply it.
+    CHECK(rows(seqrec::data::read(data_file("lastfm-2k/user_artists.dat"), Format::lastfm)) == rows(x));
+    seqrec::data::DataRequest r;
+    r.data = "lastfm-2k";
+    r.format = "sasrec";
+    r.infer_format = true;
+    r.weights = seqrec::data::WeightTransform::log1p;
+    const auto s = seqrec::data::read_data_source(r);
+    CHECK(s.format == Format::lastfm);
+    CHECK(s.path.filename() == "user_artists.dat");
+    CHECK(s.interactions.size() == 92834);
+    CHECK(s.interactions.num_users() == 1892);
+    CHECK(s.interactions.num_items() == 17632);
+    CHECK(*std::max_element(s.interactions.weight.begin(), s.interactions.weight.end()) ==
+          Approx(std::log1p(352698.0)));
   } else {
     WARN("lastfm-2k/user_artists.dat not under " << seqrec::data::data_root() << ": skipped (set SEQREC_DATA)");
   }

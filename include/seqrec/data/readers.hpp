@@ -9,6 +9,12 @@
 //   ml100k       `user item rating ts` (ML-100K u.data)  ts                          rating, default range [1, 5]
 //   ml1m         `user::item::rating::ts` (ML-1M/10M)    ts                          rating, default range [0.5, 5]
 //   delimited    a CSV/TSV with chosen columns           the chosen column, or order the chosen column, or 1
+//   lastfm       HetRec Last.fm user_artists.dat: tab,   the row's order (none)      the play count, >= 0
+//                header `userID artistID weight`, CRLF
+//
+// Names a person may type (find_format, parse_format): the canonical name of each format plus common aliases,
+// listed once by describe_formats() for errors and --help: sasrec; user-lines (lines); ml-100k (ml100k); ml-1m
+// (ml1m); csv (delimited; tsv = csv with a tab delimiter); lastfm. Case and '_' for '-' do not matter.
 //
 // Whitespace formats (sasrec, user_lines, ml100k) split on runs of spaces or tabs. All formats accept CRLF
 // line ends, a UTF-8 byte order mark, and blank lines at the end only. Bad input throws seqrec::Error with
@@ -33,30 +39,121 @@
 
 namespace seqrec::data {
 
-enum class Format { sasrec, user_lines, ml100k, ml1m, delimited };
+enum class Format { sasrec, user_lines, ml100k, ml1m, delimited, lastfm };
 
-// The names CLIs use: "sasrec", "user-lines", "ml-100k", "ml-1m", "csv".
+inline constexpr std::array<Format, 6> all_formats = {Format::sasrec, Format::user_lines, Format::ml100k,
+                                                      Format::ml1m,   Format::delimited,  Format::lastfm};
+
+// A name a person may type for a format, and the field delimiter it implies: "" for the whitespace formats
+// (sasrec, user-lines, ml-100k split on runs of spaces or tabs). The first name listed for each format is its
+// canonical one (to_string); the others are aliases. "tsv" is "csv" with a tab.
+struct FormatName {
+  std::string_view name;
+  Format format;
+  std::string_view delimiter;
+};
+
+inline constexpr std::array<FormatName, 11> format_names = {{
+    {"sasrec", Format::sasrec, ""},
+    {"user-lines", Format::user_lines, ""},
+    {"lines", Format::user_lines, ""},
+    {"ml-100k", Format::ml100k, ""},
+    {"ml100k", Format::ml100k, ""},
+    {"ml-1m", Format::ml1m, "::"},
+    {"ml1m", Format::ml1m, "::"},
+    {"csv", Format::delimited, ","},
+    {"delimited", Format::delimited, ","},
+    {"tsv", Format::delimited, "\t"},
+    {"lastfm", Format::lastfm, "\t"},
+}};
+
+// The canonical name: "sasrec", "user-lines", "ml-100k", "ml-1m", "csv", "lastfm".
 inline constexpr std::string_view to_string(Format f) {
-  switch (f) {
-    case Format::sasrec:
-      return "sasrec";
-    case Format::user_lines:
-      return "user-lines";
-    case Format::ml100k:
-      return "ml-100k";
-    case Format::ml1m:
-      return "ml-1m";
-    case Format::delimited:
-      return "csv";
-  }
+  for (const FormatName& n : format_names)
+    if (n.format == f) return n.name;
   return "?";
 }
 
-inline Format parse_format(std::string_view name) {
-  for (Format f : {Format::sasrec, Format::user_lines, Format::ml100k, Format::ml1m, Format::delimited})
-    if (name == to_string(f)) return f;
-  SEQREC_THROW(Errc::invalid_argument, "unknown data format '", name,
-               "'; valid formats: sasrec, user-lines, ml-100k, ml-1m, csv");
+// The delimiter a format implies ("" for the whitespace formats).
+inline constexpr std::string_view default_delimiter(Format f) {
+  for (const FormatName& n : format_names)
+    if (n.format == f) return n.delimiter;
+  return "";
+}
+
+// The one list of names shown in errors and --help, e.g. "sasrec, user-lines (or lines), ..., csv (or
+// delimited, tsv = tab-separated), lastfm".
+inline std::string describe_formats() {
+  std::string out;
+  for (Format f : all_formats) {
+    if (!out.empty()) out += ", ";
+    out += to_string(f);
+    std::string aliases;
+    for (const FormatName& n : format_names) {
+      if (n.format != f || n.name == to_string(f)) continue;
+      aliases += aliases.empty() ? " (or " : ", ";
+      aliases += n.name;
+      if (n.delimiter != default_delimiter(f))  // tsv: say what differs
+        aliases +=
+            n.delimiter == "\t" ? std::string(" = tab-separated") : " = '" + std::string(n.delimiter) + "'-separated";
+    }
+    out += aliases.empty() ? "" : aliases + ")";
+  }
+  return out;
+}
+
+// The entry for a typed name; case-insensitive, '_' read as '-' ("ML_100K" is ml-100k). Unknown names throw
+// Errc::invalid_argument listing describe_formats().
+inline FormatName find_format(std::string_view name) {
+  std::string key(name);
+  for (char& c : key) c = c == '_' ? '-' : static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (const FormatName& n : format_names)
+    if (key == n.name) return n;
+  SEQREC_THROW(Errc::invalid_argument, "unknown data format '", name, "'; valid formats: ", describe_formats());
+}
+
+inline Format parse_format(std::string_view name) { return find_format(name).format; }
+
+// A --delimiter as typed -> the delimiter string: "tab" / "\\t" / a real tab, "comma", "semicolon", "space",
+// "pipe", "colons" ("::"), or any other string taken literally ("::", "|", ";"). Empty strings and line ends
+// throw Errc::invalid_argument.
+inline std::string parse_delimiter(std::string_view name) {
+  struct Named {
+    std::string_view name, delimiter;
+  };
+  static constexpr Named named[] = {{"tab", "\t"},      {"\\t", "\t"},    {"comma", ","},
+                                    {"semicolon", ";"}, {"space", " "},   {"pipe", "|"},
+                                    {"colon", ":"},     {"colons", "::"}, {"double-colon", "::"}};
+  for (const Named& n : named)
+    if (name == n.name) return std::string(n.delimiter);
+  SEQREC_REQUIRE(!name.empty(),
+                 "empty delimiter; expected a character or string such as ',' or '::', or one of "
+                 "tab, comma, semicolon, space, pipe, colons");
+  SEQREC_REQUIRE(name.find_first_of("\r\n") == std::string_view::npos, "the delimiter cannot contain a line end, got ",
+                 detail::show(name));
+  return std::string(name);
+}
+
+// Known dataset files by name: a folder given as data resolves to the first of these it holds, and a file of
+// this name read without an explicit format takes its format.
+struct KnownDataFile {
+  std::string_view file_name;
+  Format format;
+  std::string_view dataset;
+};
+
+inline constexpr std::array<KnownDataFile, 3> known_data_files = {{
+    {"u.data", Format::ml100k, "MovieLens-100K"},
+    {"ratings.dat", Format::ml1m, "MovieLens-1M/10M"},
+    {"user_artists.dat", Format::lastfm, "HetRec Last.fm"},
+}};
+
+// The known file `path` names (by its file name), if any.
+inline std::optional<KnownDataFile> known_data_file(const std::filesystem::path& path) {
+  const std::string name = path.filename().string();
+  for (const KnownDataFile& k : known_data_files)
+    if (name == k.file_name) return k;
+  return std::nullopt;
 }
 
 // A column of a delimited file, by header name or by 0-based position.
@@ -72,8 +169,8 @@ struct Column {
 };
 
 struct ReadOptions {
-  // Format::delimited only.
-  char delimiter = ',';
+  // Format::delimited only. One character or several ("::"); parse_delimiter() turns "tab" etc. into one.
+  std::string delimiter = ",";
   bool has_header = true;
   Column user = 0;
   Column item = 1;
@@ -97,7 +194,9 @@ struct RatingRange {
   double lo, hi;
 };
 
-inline RatingRange rating_range(const ReadOptions& o, double lo, double hi) {
+// Not inlined: inlined into a caller's default ReadOptions, g++ 12 -O3 warns (-Wmaybe-uninitialized, a false
+// positive) that the unset optionals' payloads are read. Called once per file, so the call costs nothing.
+[[gnu::noinline]] inline RatingRange rating_range(const ReadOptions& o, double lo, double hi) {
   return {o.rating_min.value_or(lo), o.rating_max.value_or(hi)};
 }
 
@@ -275,8 +374,9 @@ inline Interactions parse_delimited(std::string_view text, std::string_view sour
   Interactions x = detail::start(source, lines, options.weight.given(), options.time.given());
   SEQREC_REQUIRE(options.user.given() && options.item.given(), "read ", source,
                  ": a delimited file needs the user and the item column");
-  SEQREC_REQUIRE(options.delimiter != '\n' && options.delimiter != '\r', "read ", source,
-                 ": the delimiter cannot be a line end");
+  SEQREC_REQUIRE(!options.delimiter.empty(), "read ", source, ": the delimiter is empty");
+  SEQREC_REQUIRE(options.delimiter.find_first_of("\r\n") == std::string::npos, "read ", source,
+                 ": the delimiter cannot contain a line end, got ", detail::show(options.delimiter));
   const std::int64_t min_id = options.min_id.value_or(0);
   const auto range = detail::rating_range(options, -detail::no_bound, detail::no_bound);
   detail::DenseIds users(x.users, detail::id_table_limit(text.size()));
@@ -292,7 +392,7 @@ inline Interactions parse_delimited(std::string_view text, std::string_view sour
   bool have_row = false;
   if (options.has_header) {
     if (!lines.next(line)) detail::parse_error(source, 1, "empty file: no header");
-    detail::split_char(line, options.delimiter, f, true);
+    detail::split_delimited(line, options.delimiter, f, true);
     width = f.size();
   } else {
     for (const Column* c : wanted)
@@ -301,7 +401,7 @@ inline Interactions parse_delimited(std::string_view text, std::string_view sour
                      "' is given by name but the file has no header (has_header = false)");
     have_row = lines.next(line);
     if (!have_row) detail::parse_error(source, 1, "empty file: no interactions");
-    detail::split_char(line, options.delimiter, f, true);
+    detail::split_delimited(line, options.delimiter, f, true);
     width = f.size();
   }
   for (int r = 0; r < 4; ++r) {
@@ -336,11 +436,28 @@ inline Interactions parse_delimited(std::string_view text, std::string_view sour
   };
   if (have_row) row();
   while (lines.next(line)) {
-    detail::split_char(line, options.delimiter, f, true);
+    detail::split_delimited(line, options.delimiter, f, true);
     row();
   }
   return detail::finish(std::move(x), lines,
                         options.has_header ? "no data after the header" : "empty file: no interactions", options);
+}
+
+// HetRec Last.fm user_artists.dat: `userID\tartistID\tweight` with that header, CRLF line ends; weight = the
+// user's play count of the artist (implicit feedback with a weight, >= 0 unless options say otherwise). No
+// timestamps: time is the row's order, so a leave-one-out split holds out each user's last rows in the file.
+// The layout is fixed: the options' delimiter, header and columns are not used.
+inline Interactions parse_lastfm(std::string_view text, std::string_view source, const ReadOptions& options = {}) {
+  ReadOptions o = options;
+  o.delimiter = "\t";
+  o.has_header = true;
+  o.user = "userID";
+  o.item = "artistID";
+  o.weight = "weight";
+  o.time = Column();
+  if (!o.min_id) o.min_id = 1;
+  if (!o.rating_min) o.rating_min = 0;
+  return parse_delimited(text, source, o);
 }
 
 inline Interactions parse(std::string_view text, std::string_view source, Format format,
@@ -356,6 +473,8 @@ inline Interactions parse(std::string_view text, std::string_view source, Format
       return parse_ml1m(text, source, options);
     case Format::delimited:
       return parse_delimited(text, source, options);
+    case Format::lastfm:
+      return parse_lastfm(text, source, options);
   }
   SEQREC_THROW(Errc::invalid_argument, "unknown Format value ", static_cast<int>(format));
 }
@@ -380,6 +499,9 @@ inline Interactions read_ml1m(const std::filesystem::path& path, const ReadOptio
 }
 inline Interactions read_delimited(const std::filesystem::path& path, const ReadOptions& options = {}) {
   return read(path, Format::delimited, options);
+}
+inline Interactions read_lastfm(const std::filesystem::path& path, const ReadOptions& options = {}) {
+  return read(path, Format::lastfm, options);
 }
 
 }  // namespace seqrec::data

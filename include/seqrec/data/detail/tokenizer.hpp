@@ -179,25 +179,36 @@ bool plain_integers(std::string_view line, std::array<std::int64_t, N>& out) {
   return p == end;
 }
 
-// Splits on every `delim` (n delimiters make n + 1 fields, empty ones included). With `trim`, spaces (and
-// tabs, unless tab is the delimiter) around a field are dropped, then one pair of enclosing double quotes.
-// Delimiters inside quotes are not supported: these are numeric files, quotes appear only around names.
-inline void split_char(std::string_view line, char delim, std::vector<std::string_view>& out, bool trim) {
+// Splits on every `delim`, one character or several such as "::" (n delimiters make n + 1 fields, empty ones
+// included). With `trim`, spaces and tabs around a field are dropped (except those the delimiter itself is made
+// of), then one pair of enclosing double quotes. Delimiters inside quotes are not supported: these are numeric
+// files, quotes appear only around names.
+inline void split_delimited(std::string_view line, std::string_view delim, std::vector<std::string_view>& out,
+                            bool trim) {
   out.clear();
+  const bool tab_splits = delim.find('\t') != std::string_view::npos;
+  const bool space_splits = delim.find(' ') != std::string_view::npos;
+  const char* space = tab_splits ? (space_splits ? "" : " ") : (space_splits ? "\t" : " \t");
+  const bool one_char = delim.size() == 1;
   std::size_t start = 0;
   for (;;) {
-    const std::size_t stop = line.find(delim, start);
+    const std::size_t stop = one_char ? line.find(delim[0], start) : line.find(delim, start);
     std::string_view f = line.substr(start, stop == std::string_view::npos ? std::string_view::npos : stop - start);
     if (trim) {
-      const char* space = delim == '\t' ? " " : (delim == ' ' ? "\t" : " \t");
-      const std::size_t a = f.find_first_not_of(space);
-      f = a == std::string_view::npos ? std::string_view() : f.substr(a, f.find_last_not_of(space) - a + 1);
+      if (*space != '\0') {
+        const std::size_t a = f.find_first_not_of(space);
+        f = a == std::string_view::npos ? std::string_view() : f.substr(a, f.find_last_not_of(space) - a + 1);
+      }
       if (f.size() >= 2 && f.front() == '"' && f.back() == '"') f = f.substr(1, f.size() - 2);
     }
     out.push_back(f);
     if (stop == std::string_view::npos) return;
-    start = stop + 1;
+    start = stop + delim.size();
   }
+}
+
+inline void split_char(std::string_view line, char delim, std::vector<std::string_view>& out, bool trim) {
+  split_delimited(line, std::string_view(&delim, 1), out, trim);
 }
 
 // Splits on every occurrence of a multi-character delimiter such as MovieLens-1M's "::".
