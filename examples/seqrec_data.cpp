@@ -68,7 +68,8 @@ seqrec::data::Interactions load(const Options& o, nlohmann::json& info) {
   auto x = seqrec::tools::read_data(o.data, ro);
   const bool infer = o.data.format == seqrec::tools::DataOptions{}.format;
   info["data"] = x.source;
-  info["format"] = std::string(seqrec::data::choose_format(x.source, o.data.format, infer).name);
+  info["format"] =
+      std::string(seqrec::data::to_string(seqrec::data::choose_format(x.source, o.data.format, infer).format));
   info["read_seconds"] = seconds_since(t0);
   if (o.kcore > 0) {
     x = seqrec::graph::kcore_filter(x, o.kcore);

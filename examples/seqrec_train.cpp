@@ -74,6 +74,9 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
 int main(int argc, char* argv[]) {
   Options o;
   CLI::App app{"seqrec-train: train and evaluate a sequential recommender (leave-one-out)"};
+  // An option given twice takes its last value, so `scripts/run.sh --epochs 5` overrides the script's own
+  // --epochs; --aux and --weights collect every value instead.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   seqrec::tools::DataOptions input;
   seqrec::tools::add_data_options(app, input, /*with_weights=*/false);  // --weights: the task weights here
   app.add_option("--model", o.model, "sasrec | gru4rec | lstm")->check(CLI::IsMember({"sasrec", "gru4rec", "lstm"}));
@@ -126,7 +129,8 @@ int main(int argc, char* argv[]) {
                  "auxiliary task trained with the next item: attributes (item attribute JSON), genres "
                  "(MovieLens-100K u.item), rating (the data's ratings, regression), item-item (co-occurring items, "
                  "on the item embedding) or user-user (users who share items); item-item and user-user combine")
-      ->check(CLI::IsMember({"attributes", "genres", "rating", "item-item", "user-user"}));
+      ->check(CLI::IsMember({"attributes", "genres", "rating", "item-item", "user-user"}))
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--attributes", o.attributes,
                  "item attributes: {\"item\": [attribute ids]} JSON for --aux attributes (default for Beauty: "
                  "beauty/beauty_item2attributes.json), u.item for --aux genres (default ml-100k/u.item)");
@@ -139,7 +143,8 @@ int main(int argc, char* argv[]) {
                  "how the task losses combine (default uncertainty; weighted when --weights is given)")
       ->check(CLI::IsMember({"sum", "weighted", "uncertainty", "gradnorm", "dwa"}));
   app.add_option("--weights", o.weights, "task weights for --combinator weighted, e.g. 1,0.5 (next item first)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--joint-window", o.joint_window, "--aux item-item: items within this many positions co-occur")
       ->check(CLI::PositiveNumber);
   app.add_option("--joint-negatives", o.joint_negatives, "--aux item-item: sampled items per co-occurring pair")

@@ -21,9 +21,11 @@ has() { grep -q -- "$1" "$out" || fail "output lacks '$1'"; }
 json() { tail -1 "$out" | python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
 
 case "$case_name" in
-  train-defaults)  # SASRec from a MovieLens folder: xavier item table, both protocols, no format named
-    run 0 "$bin/seqrec-train" --data ml-100k --epochs 1 --max-eval-users 100 --json
+  train-defaults)  # SASRec from a MovieLens folder: xavier item table, both protocols, no format named; an
+    # option given twice takes its last value (scripts/run.sh --epochs 5 overrides the script's --epochs)
+    run 0 "$bin/seqrec-train" --data ml-100k --epochs 5 --epochs 1 --max-eval-users 100 --json
     has '"full_test_ndcg10"'
+    [ "$(json epochs)" = 1 ] || fail "epochs $(json epochs): the last --epochs should win"
     [ "$(json model)" = sasrec ] || fail "model"
     python3 -c "import sys; s=float('$(json init_std)'); sys.exit(0 if abs(s - (2/(1682+1+50))**0.5) < 1e-9 else 1)" ||
       fail "init_std $(json init_std) is not xavier's sqrt(2 / (1682 + 1 + 50))"
