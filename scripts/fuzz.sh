@@ -13,7 +13,7 @@ B="$SEQREC_ROOT/build-fuzz"
 mkdir -p "$B/artifacts"
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(sasrec user-lines ml-100k ml-1m csv-header csv-plain json ml100k-items
-                                    ml100k-users ml1m-movies ml1m-users)
+                                    ml100k-users ml1m-movies ml1m-users lastfm csv-colons)
 
 # --------------------------------------------------------------------------------------------------- build
 # The readers include Kokkos only through seqrec's core headers; link its static library for the few symbols.
@@ -46,6 +46,8 @@ if have ml-100k/u.data; then
 fi
 if have lastfm-2k/user_artists.dat; then
   head -n 10 "$D/lastfm-2k/user_artists.dat" | seed csv-header user_artists.dat
+  head -n 10 "$D/lastfm-2k/user_artists.dat" | seed lastfm user_artists.dat
+  head -n 10 "$D/lastfm-2k/user_artists.dat" | sed 1d | sed 's/\t/::/g' | seed csv-colons user_artists.txt
 fi
 if have beauty/beauty_item2attributes.json; then  # the first entries, as a JSON object of their own
   grep -o '"[0-9]*": \[[0-9, ]*\]' "$D/beauty/beauty_item2attributes.json" | sed -n '1,6p' | paste -sd, - |

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite:
-#   1. build/        Serial+OpenMP, float and double: ctest
+#   1. build/        Serial+OpenMP, float and double: ctest (one entry per test file, plus tools/*: the Release
+#                    tools end to end on the real data); test executables at -O1 (tests/CMakeLists.txt says why)
 #   2. build-asan/   the same tests under AddressSanitizer + UndefinedBehaviorSanitizer: ctest; the templated
 #                    cases on Serial float and OpenMP double only (SEQREC_TEST_BACKEND_SET=diagonal)
 #   3. build-cuda/   the tests' Cuda cases (float and double), the headers and the tools compiled and linked with

@@ -92,11 +92,21 @@ void run(int target, std::string_view text) {
       return check(seqrec::data::parse_ml1m_movies(text, "fuzz", x).genres);
     case 10:
       return check(seqrec::data::parse_ml1m_users(text, "fuzz", x));
+    case 11:  // HetRec Last.fm's user_artists.dat: tab, header, play counts
+      return check(seqrec::data::parse(text, "fuzz", Format::lastfm));
+    case 12: {  // a multi-character delimiter ("::", as --delimiter colons), no header
+      ReadOptions o;
+      o.delimiter = "::";
+      o.has_header = false;
+      o.weight = 2;
+      return check(seqrec::data::parse(text, "fuzz", Format::delimited, o));
+    }
   }
 }
 
-constexpr const char* kTargets[] = {"sasrec", "user-lines",   "ml-100k",      "ml-1m",       "csv-header", "csv-plain",
-                                    "json",   "ml100k-items", "ml100k-users", "ml1m-movies", "ml1m-users"};
+constexpr const char* kTargets[] = {"sasrec",     "user-lines", "ml-100k",      "ml-1m",        "csv-header",
+                                    "csv-plain",  "json",       "ml100k-items", "ml100k-users", "ml1m-movies",
+                                    "ml1m-users", "lastfm",     "csv-colons"};
 constexpr int kNumTargets = sizeof kTargets / sizeof kTargets[0];
 int g_target = -1;  // from $SEQREC_FUZZ_TARGET, else chosen by the first byte
 
