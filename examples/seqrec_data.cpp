@@ -65,11 +65,10 @@ seqrec::data::Interactions load(const Options& o, nlohmann::json& info) {
   seqrec::data::ReadOptions ro;
   ro.has_header = !o.no_header;
   const auto t0 = Clock::now();
-  auto x = seqrec::tools::read_data(o.data, ro);
-  const bool infer = o.data.format == seqrec::tools::DataOptions{}.format;
+  auto source = seqrec::tools::read_data_source(o.data, ro);
+  auto x = std::move(source.interactions);
   info["data"] = x.source;
-  info["format"] =
-      std::string(seqrec::data::to_string(seqrec::data::choose_format(x.source, o.data.format, infer).format));
+  info["format"] = std::string(seqrec::data::to_string(source.format));
   info["read_seconds"] = seconds_since(t0);
   if (o.kcore > 0) {
     x = seqrec::graph::kcore_filter(x, o.kcore);

@@ -286,10 +286,9 @@ int main(int argc, char* argv[]) {
   // OpenMP threads down (measured on Games: 2-thread epoch 2.1 s with 2 BLAS threads, 1.3 s with 1).
   seqrec::linalg::set_blas_threads(o.blas_threads > 0 ? o.blas_threads : 1);
   try {
-    const std::filesystem::path path = seqrec::tools::resolve_data_path(input);
     const auto t0 = Clock::now();
     const auto data = seqrec::tools::read_data(input, {}, o.json_only);
-    if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", path.c_str(), seconds_since(t0));
+    if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", data.source.c_str(), seconds_since(t0));
     return dispatch(o, data);
   } catch (const seqrec::Error& e) {
     std::fprintf(stderr, "seqrec-train: %s\n", e.what());

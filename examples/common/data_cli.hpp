@@ -47,13 +47,11 @@ inline void add_data_options(CLI::App& app, DataOptions& o, bool with_weights) {
         ->check(CLI::IsMember({"raw", "log1p", "binary"}));
 }
 
-// The file --data names, a folder resolved to its known dataset file.
-inline std::filesystem::path resolve_data_path(const DataOptions& o) { return seqrec::data::resolve_data_path(o.data); }
-
 // Resolves, picks the format (left at its default, a known file name decides), applies the delimiter, reads
-// and transforms the weights. What was inferred goes to stderr unless quiet. Errors are seqrec::Error.
-inline seqrec::data::Interactions read_data(const DataOptions& o, seqrec::data::ReadOptions ro = {},
-                                            bool quiet = false) {
+// and transforms the weights; the result says which file and format were read. What was inferred goes to
+// stderr unless quiet. Errors are seqrec::Error.
+inline seqrec::data::DataSource read_data_source(const DataOptions& o, seqrec::data::ReadOptions ro = {},
+                                                 bool quiet = false) {
   seqrec::data::DataRequest request;
   request.data = o.data;
   request.format = o.format;
@@ -63,7 +61,13 @@ inline seqrec::data::Interactions read_data(const DataOptions& o, seqrec::data::
   auto source = seqrec::data::read_data_source(request, ro);
   if (!quiet)
     for (const auto& note : source.notes) std::fprintf(stderr, "[data] %s\n", note.c_str());
-  return std::move(source.interactions);
+  return source;
+}
+
+// The interactions alone.
+inline seqrec::data::Interactions read_data(const DataOptions& o, seqrec::data::ReadOptions ro = {},
+                                            bool quiet = false) {
+  return std::move(read_data_source(o, ro, quiet).interactions);
 }
 
 }  // namespace seqrec::tools
