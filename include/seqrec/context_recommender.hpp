@@ -24,7 +24,10 @@
 #include <seqrec/data/interactions.hpp>
 #include <seqrec/heads/context_head.hpp>
 #include <seqrec/heads/context_table.hpp>
+#include <seqrec/heads/dot_product.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
+#include <seqrec/losses/loss.hpp>
+#include <seqrec/model_core.hpp>
 #include <seqrec/sequence/embedding.hpp>
 #include <seqrec/sequence/scoring_windows.hpp>
 #include <seqrec/sequential_recommender.hpp>
@@ -41,9 +44,14 @@
 
 namespace seqrec {
 
-template <class Encoder>
-class ContextRecommender {
-  static_assert(check_sequence_encoder<Encoder>());
+template <class Encoder,
+          class Loss = losses::BinaryCrossEntropy<typename Encoder::scalar_type, typename Encoder::execution_space>>
+class ContextRecommender : public ModelCore<Encoder> {
+  using Core = ModelCore<Encoder>;
+  static_assert(losses::check_loss<Loss>());
+  static_assert(losses::CandidateLoss<Loss>,
+                "seqrec: ContextRecommender trains on sampled candidates (the context gates each one): a candidate "
+                "loss (losses/loss.hpp)");
 
  public:
   using scalar_type = typename Encoder::scalar_type;
@@ -53,6 +61,7 @@ class ContextRecommender {
   using Space = execution_space;
   using rows_type = View2<T, Space>;
   using Head = heads::ContextHead<T, Space>;
+  using loss_type = Loss;
   using context_ids = Kokkos::View<id_t**, Kokkos::LayoutRight, memory_space>;
 
   static constexpr std::uint64_t context_init_stream = (std::uint64_t(1) << 62) + 1;
@@ -62,16 +71,11 @@ class ContextRecommender {
   template <class MakeEncoder>
   ContextRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
                      heads::ContextTable<Space> table, const data::Sequences& train, MakeEncoder&& make,
-                     index_t context_dim = 0)
-      : config_(config),
-        rng_(seed),
+                     index_t context_dim = 0, Loss loss = Loss())
+      : Core(space, num_items, config, seed, std::forward<MakeEncoder>(make), "ContextRecommender"),
         table_(std::move(table)),
-        items_(space, params_, "items", num_items + 1, config.dim),
-        encoder_(make(space, params_, config.dim)),
-        head_(space, params_, "context_head", config.dim, table_.schema(), context_dim) {
-    SEQREC_REQUIRE(num_items > 0, "ContextRecommender: there are no items");
-    SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "ContextRecommender: batch (", config.batch,
-                   ") and negatives (", config.negatives, ") must be positive");
+        head_(space, this->params_, "context_head", config.dim, table_.schema(), context_dim),
+        loss_(std::move(loss)) {
     SEQREC_REQUIRE_EQ(train.num_users(), table_.num_users(),
                       "ContextRecommender: users of the training sequences vs "
                       "the context table");
@@ -84,62 +88,34 @@ class ContextRecommender {
       hl(u) = train.length(u);
     }
     Kokkos::deep_copy(space, train_lengths_, hl);
-    const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
-    items_.init_normal(space, rng_.next(), stddev);
-    encoder_.init(space, rng_);
-    RandomSource head_rng(rng_.stream(context_init_stream).bits(0));
+    RandomSource head_rng(this->rng_.stream(context_init_stream).bits(0));
     head_.init(space, head_rng);
-    optimizer_.emplace(space, params_, config.adam);
-    const index_t rows = config.batch * maxlen(), F = table_.num_fields();
-    train_ws_ = encoder_.make_workspace(space, config.batch);
+    this->finish(space);
+    const index_t rows = config.batch * this->maxlen(), F = table_.num_fields();
     head_ws_ = head_.make_workspace(space, rows);
-    hidden_ = make_uninitialized<rows_type>(space, "ContextRecommender::hidden", rows, config.dim);
-    dhidden_ = make_uninitialized<rows_type>(space, "ContextRecommender::dhidden", rows, config.dim);
-    cand_ = make_uninitialized<View2<id_t, Space>>(space, "ContextRecommender::candidates", rows, 1 + config.negatives);
     ctx_ = make_uninitialized<context_ids>(space, "ContextRecommender::context", rows, F);
-    scores_ = make_uninitialized<rows_type>(space, "ContextRecommender::scores", rows, 1 + config.negatives);
-    dscores_ = make_uninitialized<rows_type>(space, "ContextRecommender::dscores", rows, 1 + config.negatives);
   }
 
-  index_t maxlen() const { return encoder_.maxlen(); }
-  index_t batch_size() const { return config_.batch; }
-  View2<const id_t, Space> candidates() const { return cand_; }
-  index_t dim() const { return config_.dim; }
-  index_t num_items() const { return items_.rows() - 1; }
-  const ParameterSet<T, Space>& parameters() const { return params_; }
-  const sequence::Embedding<T, Space>& items() const { return items_; }
-  const Encoder& encoder() const { return encoder_; }
   const Head& head() const { return head_; }
+  const Loss& loss() const { return loss_; }
   const heads::ContextTable<Space>& context_table() const { return table_; }
   // Context ids of the last train_step's rows ([batch * maxlen, fields]; 0 where the position is padding).
   typename Head::context_type training_contexts() const { return ctx_; }
-  train::Adam<T, Space>& optimizer() { return *optimizer_; }
-  RandomSource& random() { return rng_; }
-
-  void save(const std::filesystem::path& path, std::int64_t epoch) const {
-    train::save_model(path, params_, *optimizer_, rng_, epoch);
-  }
-  std::int64_t load(const std::filesystem::path& path) { return train::load_model(path, params_, *optimizer_, rng_); }
-
   // One optimisation step on a batch of the training sequences given at construction (SequenceBatcher over
   // the same sequences). As SequentialRecommender::train_step otherwise.
   template <class Sync = NoGradientSync>
   losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
                                Sync&& sync = {}) {
-    batch.require_shape(config_.batch, maxlen(), config_.negatives, "train_step");
-    pack(space, batch);
-    params_.zero_grad(space);
-    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
-    head_.forward(space, hidden_, ctx_, cand_, scores_, items_, head_ws_);
-    const auto loss = loss_.forward_backward(space, scores_, cand_, dscores_);
-    if (!std::isfinite(loss.value)) {
-      params_.require_finite(space, "training step with a non-finite loss");
-      SEQREC_THROW(Errc::numeric, "the training loss is ", loss.value, " while every parameter is finite");
-    }
-    head_.backward(space, hidden_, ctx_, cand_, dscores_, dhidden_, items_, head_ws_);
-    encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
+    const auto& items = this->forward_encoder(space, batch, step);
+    this->ensure_candidate_buffers(space);
+    pack_context(space, batch);
+    head_.forward(space, this->hidden_, ctx_, this->cand_, this->scores_, items, head_ws_);
+    const auto loss = loss_.forward_backward(space, this->scores_, this->cand_, this->dscores_);
+    this->require_finite_loss(space, loss.value);
+    head_.backward(space, this->hidden_, ctx_, this->cand_, this->dscores_, this->dhidden_, items, head_ws_);
+    this->backward_encoder(space, batch, step);
     const losses::LossValue reported = sync(space, *this, batch, loss);
-    optimizer_->step(space);
+    this->step_optimizer(space);
     return reported;
   }
 
@@ -149,7 +125,7 @@ class ContextRecommender {
   void set_scoring_windows(const Space& space, const data::Sequences& history, index_t eval_batch = 256) {
     SEQREC_REQUIRE(history.num_users() <= table_.num_users(), "set_scoring_windows: ", history.num_users(),
                    " users, the context table has ", table_.num_users());
-    windows_.set(space, encoder_, history, eval_batch);
+    Core::set_scoring_windows(space, history, eval_batch);
     const index_t U = std::max<index_t>(1, history.num_users()), F = table_.num_fields();
     request_ = make_uninitialized<context_ids>(space, "ContextRecommender::request", U, F);
     auto h = Kokkos::create_mirror_view(request_);
@@ -169,40 +145,36 @@ class ContextRecommender {
   // Scorer: scores(b, j) = g_u . E[candidates(b, j)] with g_u the last state gated by the request context.
   void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
              View2<T, Space> scores) {
-    const auto last = windows_.encode_last(space, encoder_, items_, users);
-    head_.forward(space, last, gather_request(space, users), candidates, scores, items_, eval_ws_);
+    const auto last = this->last_states(space, users);
+    head_.forward(space, last, gather_request(space, users), candidates, scores, this->item_representation(space),
+                  eval_ws_);
   }
 
   // Full-ranking scorer: g E^T in one gemm (column 0 is padding and scores 0).
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
-    SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
-    const auto last = windows_.encode_last(space, encoder_, items_, users);
+    SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), this->num_items() + 1);
+    const auto last = this->last_states(space, users);
     head_.forward_gated(space, last, gather_request(space, users), eval_ws_);
-    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), Head::gated(eval_ws_, users.extent(0)),
-                 items_.table(), T(0), scores);
+    gate_head_.forward_all(space, Head::gated(eval_ws_, users.extent(0)), scores, this->item_representation(space));
   }
 
   // ---- kernels: public only because nvcc refuses device lambdas inside private member functions ----
 
-  // Candidates as SequentialRecommender's, and ctx(b*L + t) = context of the target at (b, t).
-  void pack(const Space& space, const data::SequenceBatch<Space>& batch) {
-    auto cand = cand_;
+  // ctx(b*L + t) = context of the target at (b, t) (the candidates are ModelCore's).
+  void pack_context(const Space& space, const data::SequenceBatch<Space>& batch) {
     auto ctx = ctx_;
     auto targets = batch.targets;
-    auto negs = batch.negatives;
     auto users = batch.users;
     auto lengths = train_lengths_;
     auto offsets = table_.offsets();
     auto ids = table_.ids();
-    const index_t L = maxlen(), n = config_.negatives, F = table_.num_fields();
+    const index_t L = this->maxlen(), F = table_.num_fields();
     Kokkos::parallel_for(
-        "seqrec::ContextRecommender::pack",
+        "seqrec::ContextRecommender::pack_context",
         Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {batch.capacity(), L}),
         KOKKOS_LAMBDA(index_t b, index_t t) {
           const index_t r = b * L + t;
           const id_t target = targets(b, t);
-          cand(r, 0) = target;
-          for (index_t j = 0; j < n; ++j) cand(r, 1 + j) = target == 0 ? 0 : negs(b, t, j);
           const id_t u = users(b);
           // The last target (t = L - 1) is the user's last training item, n_u - 1.
           const index_t k = u >= 0 ? lengths(u) - L + t : -1;
@@ -227,20 +199,11 @@ class ContextRecommender {
   }
 
  private:
-  RecommenderConfig config_;
-  RandomSource rng_;
   heads::ContextTable<Space> table_;
-  ParameterSet<T, Space> params_;
-  sequence::Embedding<T, Space> items_;
-  Encoder encoder_;
   Head head_;
-  losses::BinaryCrossEntropy<T, Space> loss_;
-  std::optional<train::Adam<T, Space>> optimizer_;
-  typename Encoder::Workspace train_ws_;
+  heads::DotProduct<T, Space> gate_head_;  // the gated states against every item (full ranking)
+  Loss loss_;
   typename Head::Workspace head_ws_, eval_ws_;
-  sequence::ScoringWindows<Encoder> windows_;
-  rows_type hidden_, dhidden_, scores_, dscores_;
-  View2<id_t, Space> cand_;
   context_ids ctx_, request_, eval_ctx_;
   View1<index_t, Space> train_lengths_;
 };

@@ -41,6 +41,7 @@
 #include <seqrec/heads/joint_tasks.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/losses/combinators.hpp>
+#include <seqrec/model_core.hpp>
 #include <seqrec/sequence/embedding.hpp>
 #include <seqrec/sequence/scoring_windows.hpp>
 #include <seqrec/sequential_recommender.hpp>
@@ -159,8 +160,8 @@ struct AuxTraits<std::tuple<A...>> {
 }  // namespace detail
 
 template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>, class... Aux>
-class MultiTaskRecommender {
-  static_assert(check_sequence_encoder<Encoder>());
+class MultiTaskRecommender : public ModelCore<Encoder> {
+  using Core = ModelCore<Encoder>;
   static_assert(losses::check_loss_combinator<Combinator>());
   using tasks_type = typename detail::AuxTasks<Encoder, Aux...>::type;
   using traits = detail::AuxTraits<tasks_type>;
@@ -192,56 +193,29 @@ class MultiTaskRecommender {
   template <class MakeEncoder>
   MultiTaskRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
                        const aux_data_type& aux_data, Combinator combinator, MakeEncoder&& make)
-      : config_(config),
-        rng_(seed),
+      : Core(space, num_items, config, seed, std::forward<MakeEncoder>(make), "MultiTaskRecommender"),
         combinator_(std::move(combinator)),
-        items_(space, params_, "items", num_items + 1, config.dim),
-        encoder_(make(space, params_, config.dim)),
         // Registered after the encoder: the next-item parameters come first, in SequentialRecommender's order.
-        aux_(make_tasks(space, params_, config.dim, num_items, aux_data, config.batch * encoder_.maxlen(),
+        aux_(make_tasks(space, this->params_, config.dim, num_items, aux_data, config.batch * this->maxlen(),
                         std::make_index_sequence<num_aux>{})) {
-    SEQREC_REQUIRE(num_items > 0, "MultiTaskRecommender: there are no items");
     SEQREC_REQUIRE(traits::hidden_gradients || !grad_norms_needed(),
                    "MultiTaskRecommender: GradNorm balances the tasks' gradients on the encoder's hidden states, and "
                    "the item-item task has none (it trains the item table): choose another combinator");
-    SEQREC_REQUIRE(config.batch > 0 && config.negatives > 0, "MultiTaskRecommender: batch (", config.batch,
-                   ") and negatives (", config.negatives, ") must be positive");
-    const T stddev = T(config.init_stddev > 0 ? config.init_stddev : 1.0 / std::sqrt(double(config.dim)));
-    items_.init_normal(space, rng_.next(), stddev);
-    encoder_.init(space, rng_);
     // A stream the RandomSource never reaches (it counts up from 0), so every later draw matches
     // SequentialRecommender's.
-    each_task([&](auto index, auto& task) { task.init(space, rng_.stream(attribute_init_stream + index)); });
-    optimizer_.emplace(space, params_, config.adam);
-    const index_t rows = config.batch * maxlen();
-    train_ws_ = encoder_.make_workspace(space, config.batch);
-    hidden_ = make_uninitialized<rows_type>(space, "MultiTask::hidden", rows, config.dim);
-    dhidden_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden", rows, config.dim);
-    cand_ = make_uninitialized<View2<id_t, Space>>(space, "MultiTask::candidates", rows, 1 + config.negatives);
-    targets_ = make_uninitialized<View1<id_t, Space>>(space, "MultiTask::targets", rows);
-    scores_ = make_uninitialized<rows_type>(space, "MultiTask::scores", rows, 1 + config.negatives);
-    dscores_ = make_uninitialized<rows_type>(space, "MultiTask::dscores", rows, 1 + config.negatives);
+    each_task([&](auto index, auto& task) { task.init(space, this->rng_.stream(attribute_init_stream + index)); });
+    this->finish(space);
     epoch_sum_.fill(0.0);
     last_.fill(0.0);
   }
 
   static constexpr std::uint64_t attribute_init_stream = std::uint64_t(1) << 62;
 
-  index_t maxlen() const { return encoder_.maxlen(); }
-  index_t batch_size() const { return config_.batch; }
-  View2<const id_t, Space> candidates() const { return cand_; }
-  index_t dim() const { return config_.dim; }
-  index_t num_items() const { return items_.rows() - 1; }
-  const ParameterSet<T, Space>& parameters() const { return params_; }
-  const sequence::Embedding<T, Space>& items() const { return items_; }
-  const Encoder& encoder() const { return encoder_; }
   const aux_type& aux() const { return std::get<0>(aux_); }
   template <std::size_t I>
   const auto& task() const {
     return std::get<I>(aux_);
   }
-  train::Adam<T, Space>& optimizer() { return *optimizer_; }
-  RandomSource& random() { return rng_; }
   Combinator& combinator() { return combinator_; }
   const Combinator& combinator() const { return combinator_; }
   std::string combinator_name() const { return combinator_.name(); }
@@ -267,7 +241,7 @@ class MultiTaskRecommender {
         out << buf;
       }
     });
-    train::save_model(path, params_, *optimizer_, rng_, epoch);
+    Core::save(path, epoch);
   }
   std::int64_t load(const std::filesystem::path& path) {
     const auto cpath = combinator_path(path);
@@ -288,7 +262,7 @@ class MultiTaskRecommender {
       SEQREC_REQUIRE_CODE(!in.fail(), Errc::parse, cpath.string(), ": value ", k + 1, " of ", n,
                           " is missing or not a number");
     }
-    const auto epoch = train::load_model(path, params_, *optimizer_, rng_);
+    const auto epoch = Core::load(path);
     losses::restore_combinator_state(combinator_, values);
     return epoch;
   }
@@ -299,45 +273,41 @@ class MultiTaskRecommender {
   template <class Sync = NoGradientSync>
   losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
                                Sync&& sync = {}) {
-    batch.require_shape(config_.batch, maxlen(), config_.negatives, "train_step");
-    pack_candidates(space, batch);
-    params_.zero_grad(space);
-    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, true, step);
-    head_.forward(space, hidden_, cand_, scores_, items_);
-    const auto l0 = loss_.forward_backward(space, scores_, cand_, dscores_);
+    const auto& items = this->forward_encoder(space, batch, step);
+    this->ensure_candidate_buffers(space);
+    const auto hidden = this->hidden_, dhidden = this->dhidden_, scores = this->scores_, dscores = this->dscores_;
+    const auto cand = this->cand_;
+    const auto targets = this->targets_;
+    head_.forward(space, hidden, cand, scores, items);
+    const auto l0 = loss_.forward_backward(space, scores, cand, dscores);
     TaskValues losses{l0.value};
     each_task([&](auto index, auto& task) {
-      losses[1 + index] = task.forward(space, hidden_, targets_, batch, items_, true, task_stream(step, index)).value;
+      losses[1 + index] = task.forward(space, hidden, targets, batch, items, true, task_stream(step, index)).value;
     });
-    for (std::size_t k = 0; k < num_tasks; ++k)
-      if (!std::isfinite(losses[k])) {
-        params_.require_finite(space, "multi-task training step with a non-finite loss");
-        SEQREC_THROW(Errc::numeric, "the training loss of task ", task_names[k], " is ", losses[k],
-                     " while every parameter is finite");
-      }
+    for (std::size_t k = 0; k < num_tasks; ++k) this->require_finite_loss(space, losses[k], task_names[k]);
     last_ = losses;
     last_objective_ = combinator_.combine(losses);
-    std::apply([&](auto&... task) { losses::scale_gradients(space, combinator_, dscores_, task.upstream()...); }, aux_);
-    head_.backward(space, hidden_, cand_, dscores_, dhidden_, items_);
+    std::apply([&](auto&... task) { losses::scale_gradients(space, combinator_, dscores, task.upstream()...); }, aux_);
+    head_.backward(space, hidden, cand, dscores, dhidden, items);
     TaskValues norms{};
     if (grad_norms_needed()) {
       // Each task's gradient on h apart for its norm (unweighted: divided by the weight it was scaled by).
-      if (dhidden_aux_.extent(0) != dhidden_.extent(0))
-        dhidden_aux_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden_aux", dhidden_.extent(0), dim());
+      if (dhidden_aux_.extent(0) != dhidden.extent(0))
+        dhidden_aux_ = make_uninitialized<rows_type>(space, "MultiTask::dhidden_aux", dhidden.extent(0), this->dim());
       const auto w = combinator_.weights();
-      norms[0] = w[0] > 0 ? losses::gradient_norm(space, dhidden_) / w[0] : 0.0;
+      norms[0] = w[0] > 0 ? losses::gradient_norm(space, dhidden) / w[0] : 0.0;
       each_task([&](auto index, auto& task) {
-        task.backward(space, hidden_, targets_, items_, dhidden_aux_, false, batch);
+        task.backward(space, hidden, targets, items, dhidden_aux_, false, batch);
         norms[1 + index] = w[1 + index] > 0 ? losses::gradient_norm(space, dhidden_aux_) / w[1 + index] : 0.0;
-        add_into(space, dhidden_, dhidden_aux_);
+        add_into(space, dhidden, dhidden_aux_);
       });
     } else {
-      each_task([&](auto, auto& task) { task.backward(space, hidden_, targets_, items_, dhidden_, true, batch); });
+      each_task([&](auto, auto& task) { task.backward(space, hidden, targets, items, dhidden, true, batch); });
     }
-    encoder_.backward(space, batch.inputs, items_, dhidden_, train_ws_, true, step);
+    this->backward_encoder(space, batch, step);
     const losses::LossValue reported = sync(space, *this, batch, losses::LossValue{last_objective_, l0.count});
     combinator_.update(losses, norms);
-    optimizer_->step(space);
+    this->step_optimizer(space);
     for (std::size_t k = 0; k < num_tasks; ++k) epoch_sum_[k] += losses[k];
     ++epoch_steps_;
     return reported;
@@ -357,32 +327,28 @@ class MultiTaskRecommender {
 
   // Mean task losses over `batch` without a step (inference mode, no gradients).
   TaskValues evaluate_losses(const Space& space, const data::SequenceBatch<Space>& batch) {
-    pack_candidates(space, batch);
-    encoder_.forward(space, batch.inputs, items_, hidden_, train_ws_, false, RandomStream());
-    head_.forward(space, hidden_, cand_, scores_, items_);
+    const auto& items = this->forward_encoder(space, batch, RandomStream(), false);
+    this->ensure_candidate_buffers(space);
+    head_.forward(space, this->hidden_, this->cand_, this->scores_, items);
     rows_type none;
-    TaskValues losses{loss_.forward_backward(space, scores_, cand_, none).value};
+    TaskValues losses{loss_.forward_backward(space, this->scores_, this->cand_, none).value};
     each_task([&](auto index, auto& task) {
       losses[1 + index] =
-          task.forward(space, hidden_, targets_, batch, items_, false, task_stream(RandomStream(), index)).value;
+          task.forward(space, this->hidden_, this->targets_, batch, items, false, task_stream(RandomStream(), index))
+              .value;
     });
     return losses;
   }
 
   // Scoring: exactly SequentialRecommender's (the next-item task).
-  void set_scoring_windows(const Space& space, const data::Sequences& history, index_t eval_batch = 256) {
-    windows_.set(space, encoder_, history, eval_batch);
-  }
-
   void score(const Space& space, View1<const id_t, Space> users, View2<const id_t, Space> candidates,
              View2<T, Space> scores) {
-    head_.forward(space, windows_.encode_last(space, encoder_, items_, users), candidates, scores, items_);
+    head_.forward(space, this->last_states(space, users), candidates, scores, this->item_representation(space));
   }
 
   void score_all(const Space& space, View1<const id_t, Space> users, View2<T, Space> scores) {
-    SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), num_items() + 1);
-    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), windows_.encode_last(space, encoder_, items_, users),
-                 items_.table(), T(0), scores);
+    SEQREC_REQUIRE_SHAPE(scores, "score_all scores", index_t(users.extent(0)), this->num_items() + 1);
+    head_.forward_all(space, this->last_states(space, users), scores, this->item_representation(space));
   }
 
   // The helpers below are public only because nvcc refuses device lambdas inside private member functions.
@@ -391,25 +357,6 @@ class MultiTaskRecommender {
       return combinator_.grad_norms_needed();
     else
       return Combinator::needs_grad_norms;
-  }
-
-  // As SequentialRecommender::pack_candidates, and targets(r) = the target of row r for the attribute task.
-  void pack_candidates(const Space& space, const data::SequenceBatch<Space>& batch) {
-    auto cand = cand_;
-    auto tgt = targets_;
-    auto targets = batch.targets;
-    auto negs = batch.negatives;
-    const index_t L = maxlen(), n = config_.negatives;
-    Kokkos::parallel_for(
-        "seqrec::MultiTask::pack_candidates",
-        Kokkos::MDRangePolicy<Space, Kokkos::Rank<2>>(space, {0, 0}, {batch.capacity(), L}),
-        KOKKOS_LAMBDA(index_t b, index_t t) {
-          const index_t r = b * L + t;
-          const id_t target = targets(b, t);
-          cand(r, 0) = target;
-          tgt(r) = target;
-          for (index_t j = 0; j < n; ++j) cand(r, 1 + j) = target == 0 ? 0 : negs(b, t, j);
-        });
   }
 
   // The random stream auxiliary task `index` draws from in a step (the item-item task's negatives): far from
@@ -444,21 +391,11 @@ class MultiTaskRecommender {
   }
 
  private:
-  RecommenderConfig config_;
-  RandomSource rng_;
   Combinator combinator_;
-  ParameterSet<T, Space> params_;
-  sequence::Embedding<T, Space> items_;
-  Encoder encoder_;
   heads::DotProduct<T, Space> head_;
   losses::BinaryCrossEntropy<T, Space> loss_;
   tasks_type aux_;
-  std::optional<train::Adam<T, Space>> optimizer_;
-  typename Encoder::Workspace train_ws_;
-  sequence::ScoringWindows<Encoder> windows_;
-  rows_type hidden_, dhidden_, dhidden_aux_, scores_, dscores_;
-  View2<id_t, Space> cand_;
-  View1<id_t, Space> targets_;
+  rows_type dhidden_aux_;
   TaskValues epoch_sum_, last_;
   double last_objective_ = 0;
   std::int64_t epoch_steps_ = 0;

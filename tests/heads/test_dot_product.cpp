@@ -2,6 +2,7 @@
 #include "support/gradcheck.hpp"
 
 #include <seqrec/heads/dot_product.hpp>
+#include <seqrec/heads/head.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -118,4 +119,51 @@ TEMPLATE_TEST_CASE("full-softmax head scores every item, masks padding and back-
   CHECK_THROWS_AS(head.forward(space, wrong_hidden, logits, items), seqrec::Error);
   CHECK_THROWS_AS(head.backward(space, hidden, wrong_logits, dh, items), seqrec::Error);
   CHECK_THROWS_AS(head.backward(space, hidden, r, wrong_dh, items), seqrec::Error);
+}
+
+TEMPLATE_TEST_CASE("dot-product head against every item: forward_all and backward_all", "[heads][grad]",
+                   SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  Space space;
+  seqrec::ParameterSet<T, Space> params;
+  seqrec::sequence::Embedding<T, Space> items(space, params, "items", 7, 4);  // 6 items + padding
+  items.init_normal(space, seqrec::RandomStream(8, 1), T(1));
+  seqrec::View2<T, Space> hidden("hidden", 5, 4), all("all", 5, 7), dh("dh", 5, 4), r("r", 5, 7);
+  seqrec::fill_normal(space, hidden, seqrec::RandomStream(8, 2), T(0), T(1));
+  seqrec::fill_uniform(space, r, seqrec::RandomStream(8, 3), T(-1), T(1));
+  STATIC_REQUIRE(seqrec::heads::Head<seqrec::heads::DotProduct<T, Space>>);
+  seqrec::heads::DotProduct<T, Space> head;
+  head.forward_all(space, hidden, all, items);
+  // The same scores as forward over candidates 0..6 of every row (0: padding scores 0).
+  seqrec::View2<seqrec::id_t, Space> cand("cand", 5, 7);
+  auto hc = Kokkos::create_mirror_view(cand);
+  for (int i = 0; i < 5; ++i)
+    for (int j = 0; j < 7; ++j) hc(i, j) = j;
+  Kokkos::deep_copy(cand, hc);
+  seqrec::View2<T, Space> some("some", 5, 7);
+  head.forward(space, hidden, cand, some, items);
+  auto ha = seqrec::to_host(all);
+  auto hs = seqrec::to_host(some);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(ha(i, 0) == T(0));
+    for (int j = 1; j < 7; ++j) CHECK(ha(i, j) == Approx(double(hs(i, j))).epsilon(10 * seqrec::test::tolerance<T>()));
+  }
+  if constexpr (std::is_same_v<T, double>) {
+    auto loss = [&] {
+      head.forward_all(space, hidden, all, items);
+      return seqrec::test::weighted_sum(space, all, r);
+    };
+    params.zero_grad(space);
+    head.backward_all(space, hidden, r, dh, items);
+    auto hg = seqrec::to_host(items.grad());
+    for (int k = 0; k < 4; ++k) CHECK(hg(0, k) == T(0));  // the padding row takes no gradient
+    // Column 0 of the upstream gradient is ignored, so the check zeroes it in r as the head does.
+    Kokkos::deep_copy(space, Kokkos::subview(r, Kokkos::ALL, 0), T(0));
+    seqrec::test::check_gradient(space, hidden, dh, loss, "hidden");
+    seqrec::test::check_gradient(space, items.parameter().value(), items.parameter().grad(), loss, "items");
+  }
+  seqrec::View2<T, Space> wrong("wrong", 5, 6);
+  CHECK_THROWS_AS(head.forward_all(space, hidden, wrong, items), seqrec::Error);
+  CHECK_THROWS_AS(head.backward_all(space, hidden, wrong, dh, items), seqrec::Error);
 }

@@ -361,3 +361,107 @@ TEMPLATE_TEST_CASE("mean squared error with a row mask", "[losses][grad]", SEQRE
   CHECK_THROWS_AS(mse.forward_backward(space, pred, target, V("short", 3), none), seqrec::Error);
   CHECK_THROWS_AS(mse.forward_backward(space, pred, target, V("short", 3)), seqrec::Error);
 }
+
+// ---- gBCE, the per-item log-Q table, the registry ----
+
+#include <seqrec/losses/gbce.hpp>
+#include <seqrec/losses/registry.hpp>
+
+TEMPLATE_TEST_CASE("gBCE: value and gradient, beta 1 is BCE, beta from the sampling rate", "[losses][grad]",
+                   SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using V = seqrec::View2<T, Space>;
+  Space space;
+  const std::vector<int> ids = {4, 2, 9, 0, 3, 5, 7, 0, 1};
+  const std::vector<double> s = {2.0, -1.0, 0.5, 9.0, 9.0, 9.0, -0.3, 4.0, 30.0};
+  auto cand = loss_test_view<seqrec::View2<seqrec::id_t, Space>>("cand", 3, 3, ids);
+  auto scores = loss_test_view<V>("scores", 3, 3, s);
+  V ds("ds", 3, 3), dbce("dbce", 3, 3), none;
+  const double beta = 0.3;
+  seqrec::losses::GeneralizedBce<T, Space> g(beta);
+  const auto lv = g.forward_backward(space, scores, cand, ds);
+  const double ref = (-(beta * ref_log_sigmoid(2.0) + ref_log_sigmoid(1.0) + ref_log_sigmoid(-0.5)) -
+                      (beta * ref_log_sigmoid(-0.3) + ref_log_sigmoid(-30.0))) /
+                     2;
+  CHECK(lv.count == 2);
+  CHECK(lv.value == Approx(ref).epsilon(1e-5));
+  auto hd = seqrec::to_host(ds);
+  CHECK(hd(0, 0) == Approx(beta * (ref_sigmoid(2.0) - 1) / 2).epsilon(1e-5));
+  CHECK(hd(0, 1) == Approx(ref_sigmoid(-1.0) / 2).epsilon(1e-5));
+  for (int c = 0; c < 3; ++c) CHECK(hd(1, c) == T(0));
+  CHECK(hd(2, 1) == T(0));
+  if constexpr (std::is_same_v<T, double>) {
+    auto loss = [&] { return g.forward_backward(space, scores, cand, none).value; };
+    seqrec::test::check_gradient(space, scores, ds, loss, "scores");
+  }
+  // beta = 1 is BinaryCrossEntropy exactly.
+  const auto one = seqrec::losses::GeneralizedBce<T, Space>(1.0).forward_backward(space, scores, cand, ds);
+  const auto bce = seqrec::losses::BinaryCrossEntropy<T, Space>().forward_backward(space, scores, cand, dbce);
+  CHECK(one.value == Approx(bce.value).epsilon(1e-12));
+  auto h1 = seqrec::to_host(ds);
+  auto hb = seqrec::to_host(dbce);
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) CHECK(h1(r, c) == hb(r, c));
+  // gSASRec's beta: alpha (t (1 - 1/alpha) + 1/alpha), alpha = K / (N - 1); t = 0 gives 1, t = 1 gives alpha.
+  CHECK(seqrec::losses::GeneralizedBce<T, Space>::for_sampling(256, 10001, 0.75).beta() ==
+        Approx(0.0256 * (0.75 * (1 - 1 / 0.0256) + 1 / 0.0256)));
+  CHECK(seqrec::losses::GeneralizedBce<T, Space>::for_sampling(10, 101, 0.0).beta() == Approx(1.0));
+  CHECK(seqrec::losses::GeneralizedBce<T, Space>::for_sampling(10, 101, 1.0).beta() == Approx(0.1));
+  using G = seqrec::losses::GeneralizedBce<T, Space>;
+  CHECK_THROWS_AS(G(0.0), seqrec::Error);
+  CHECK_THROWS_AS(G::for_sampling(10, 101, 1.5), seqrec::Error);
+  CHECK_THROWS_AS(g.forward_backward(space, V("wrong", 3, 2), cand, none), seqrec::Error);
+}
+
+TEMPLATE_TEST_CASE("sampled softmax: a per-item log-Q table is the per-candidate correction by id", "[losses][grad]",
+                   SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using V = seqrec::View2<T, Space>;
+  Space space;
+  const std::vector<int> ids = {4, 2, 9, 1, 0, 3, 5, 8, 7, 0, 1, 6};
+  const std::vector<double> s = {2.0, -1.0, 0.5, 1.0, 9.0, 9.0, 9.0, 9.0, -0.3, 4.0, 3.0, -2.0};
+  std::vector<T> item_q(10);
+  for (int i = 0; i < 10; ++i) item_q[std::size_t(i)] = T(-0.3 * i - 1);  // log Q(i) of a skewed sampler
+  std::vector<double> per_cand(ids.size());
+  for (std::size_t j = 0; j < ids.size(); ++j) per_cand[j] = double(item_q[std::size_t(ids[j])]);
+  auto cand = loss_test_view<seqrec::View2<seqrec::id_t, Space>>("cand", 3, 4, ids);
+  auto scores = loss_test_view<V>("scores", 3, 4, s);
+  auto logq = loss_test_view<V>("logq", 3, 4, per_cand);
+  V by_id("by_id", 3, 4), by_cand("by_cand", 3, 4), plain("plain", 3, 4);
+  const seqrec::losses::SampledSoftmax<T, Space> table(seqrec::test::from_vector<Space>(item_q, "item_q"));
+  const seqrec::losses::SampledSoftmax<T, Space> none;
+  const auto a = table.forward_backward(space, scores, cand, by_id);
+  const auto b = none.forward_backward(space, scores, cand, logq, by_cand);
+  const auto c = none.forward_backward(space, scores, cand, plain);
+  CHECK(a.value == b.value);
+  CHECK(a.value != Approx(c.value));  // the correction matters for a skewed sampler
+  auto ha = seqrec::to_host(by_id);
+  auto hb = seqrec::to_host(by_cand);
+  for (int r = 0; r < 3; ++r)
+    for (int k = 0; k < 4; ++k) CHECK(ha(r, k) == hb(r, k));
+  // The registry hands the options' table to the loss.
+  seqrec::losses::LossOptions<T, Space> o;
+  o.item_log_q = seqrec::test::from_vector<Space>(item_q, "item_q");
+  const auto made = seqrec::losses::make_loss(std::type_identity<seqrec::losses::SampledSoftmax<T, Space>>{}, o);
+  CHECK(made.item_log_q().data() == o.item_log_q.data());
+}
+
+TEMPLATE_TEST_CASE("the registry: every loss has a distinct name and satisfies its concept", "[losses]",
+                   SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  std::vector<std::string> names;
+  seqrec::for_each_type(seqrec::losses::Losses<T, Space>{}, [&](auto id) {
+    using L = typename decltype(id)::type;
+    STATIC_REQUIRE(seqrec::losses::Loss<L>);
+    STATIC_REQUIRE(seqrec::losses::CandidateLoss<L> != seqrec::losses::CatalogueLoss<L>);
+    names.push_back(L::name);
+  });
+  CHECK(names.size() == seqrec::losses::Losses<T, Space>::size);
+  std::sort(names.begin(), names.end());
+  CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+  STATIC_REQUIRE(seqrec::losses::VisitableLoss<seqrec::losses::RuntimeLoss<T, Space>>);
+  STATIC_REQUIRE(!seqrec::losses::Loss<seqrec::losses::LossValue>);
+}

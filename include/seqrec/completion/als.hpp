@@ -620,6 +620,7 @@ class ImplicitAls {
   static_assert(AlsSolver<Solver>, "seqrec::completion::ImplicitAls: the solver must be ConjugateGradient or Cholesky");
 
  public:
+  static constexpr const char* name = "als";  // what --method / --blend call it (completion/registry.hpp)
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

@@ -210,6 +210,7 @@ inline void svd_check_ratings(const data::Interactions& x, const char* who) {
 template <Scalar T, ExecutionSpace Space>
 class BiasedSvd {
  public:
+  static constexpr const char* name = "svd";  // what --method / --blend call it (completion/registry.hpp)
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

@@ -213,6 +213,7 @@ index_t bpr_first_nonfinite(const Space& space, const V& v) {
 template <Scalar T, ExecutionSpace Space>
 class BprMf {
  public:
+  static constexpr const char* name = "bpr";  // what --method / --blend call it (completion/registry.hpp)
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

@@ -294,6 +294,7 @@ index_t ease_score(const Space& space, const graph::Csr<T, Space>& history, View
 template <Scalar T, ExecutionSpace Space>
 class Ease {
  public:
+  static constexpr const char* name = "ease";  // what --method / --blend call it (completion/registry.hpp)
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

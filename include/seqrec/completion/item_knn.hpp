@@ -263,6 +263,7 @@ class ItemKnn {
                 "seqrec::completion::ItemKnn: Similarity must be Cosine, AsymmetricCosine or Bm25Cosine");
 
  public:
+  static constexpr const char* name = "itemknn";  // what --method / --blend call it (completion/registry.hpp)
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

@@ -94,6 +94,7 @@ void broadcast_scores(const Space& space, View1<const T, Space> popularity, View
 template <Scalar T, ExecutionSpace Space>
 class PopRec {
  public:
+  static constexpr const char* name = "poprec";  // what --method / --blend call it (completion/registry.hpp)
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

@@ -1,13 +1,17 @@
 // Interest of a hidden state in candidate items: the dot product with the shared item embedding,
-// scores(r, c) = hidden(r) . E[cand(r, c)]. A sigmoid or softmax on top belongs to the loss.
+// scores(r, c) = hidden(r) . E[cand(r, c)], or against every item at once (forward_all: full-softmax training and
+// full ranking, dense products through linalg::gemm). A sigmoid or softmax on top belongs to the loss.
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
+#include <seqrec/core/linalg.hpp>
 #include <seqrec/core/view.hpp>
 #include <seqrec/sequence/embedding.hpp>
 
 #include <Kokkos_Core.hpp>
+
+#include <utility>
 
 namespace seqrec::heads {
 
@@ -62,6 +66,34 @@ class DotProduct {
             }
           }
         });
+  }
+
+  // scores [R, N + 1]: scores(r, i) = hidden(r) . E[i] for i = 1..N; column 0 (the padding item) is 0.
+  void forward_all(const Space& space, const_rows_type hidden, rows_type scores,
+                   const sequence::Embedding<T, Space>& items) const {
+    SEQREC_REQUIRE_EQ(index_t(hidden.extent(1)), items.dim(), "DotProduct: hidden dimension vs item embedding");
+    SEQREC_REQUIRE_SHAPE(scores, "DotProduct::forward_all scores", index_t(hidden.extent(0)), items.rows());
+    const index_t n = items.rows();
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::T, T(1), hidden,
+                 Kokkos::subview(items.table(), std::make_pair(index_t(1), n), Kokkos::ALL), T(0),
+                 Kokkos::subview(scores, Kokkos::ALL, std::make_pair(index_t(1), n)));
+    Kokkos::deep_copy(space, Kokkos::subview(scores, Kokkos::ALL, 0), T(0));
+  }
+
+  // dhidden = dscores . E (overwritten); E.grad += dscores^T . hidden. Column 0 of dscores is ignored, so the
+  // padding row never takes a gradient.
+  void backward_all(const Space& space, const_rows_type hidden, const_rows_type dscores, rows_type dhidden,
+                    const sequence::Embedding<T, Space>& items) const {
+    SEQREC_REQUIRE_SHAPE(dscores, "DotProduct::backward_all dscores", index_t(hidden.extent(0)), items.rows());
+    SEQREC_REQUIRE_SHAPE(dhidden, "DotProduct::backward_all dhidden", index_t(hidden.extent(0)),
+                         index_t(hidden.extent(1)));
+    const index_t n = items.rows();
+    const auto rest = std::make_pair(index_t(1), n);
+    const auto ds = Kokkos::subview(dscores, Kokkos::ALL, rest);
+    linalg::gemm(space, linalg::Trans::N, linalg::Trans::N, T(1), ds, Kokkos::subview(items.table(), rest, Kokkos::ALL),
+                 T(0), dhidden);
+    linalg::gemm(space, linalg::Trans::T, linalg::Trans::N, T(1), ds, hidden, T(1),
+                 Kokkos::subview(items.grad(), rest, Kokkos::ALL));
   }
 };
 

@@ -7,19 +7,16 @@
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/math.hpp>
 #include <seqrec/core/view.hpp>
+#include <seqrec/losses/loss.hpp>
 
 #include <Kokkos_Core.hpp>
 
 namespace seqrec::losses {
 
-struct LossValue {
-  double value = 0;   // mean over counted rows
-  index_t count = 0;  // rows that had a target
-};
-
 template <Scalar T, ExecutionSpace Space>
 class BinaryCrossEntropy {
  public:
+  static constexpr const char* name = "bce";
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

@@ -96,6 +96,7 @@ KOKKOS_INLINE_FUNCTION void negative_softmax(index_t r, const S& s, const C& can
 template <Scalar T, ExecutionSpace Space>
 class Bpr {
  public:
+  static constexpr const char* name = "bpr";
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;
@@ -134,6 +135,7 @@ class Bpr {
 template <Scalar T, ExecutionSpace Space>
 class BprMax {
  public:
+  static constexpr const char* name = "bpr-max";
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;
@@ -204,6 +206,7 @@ class BprMax {
 template <Scalar T, ExecutionSpace Space>
 class Top1Max {
  public:
+  static constexpr const char* name = "top1-max";
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;

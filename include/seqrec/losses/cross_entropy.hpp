@@ -9,7 +9,8 @@
 //   as for BinaryCrossEntropy: a row whose positive id is 0 is padding, a negative with id 0 is left out.
 //   With a log-probability view log_q [R, 1+K] (log Q of each candidate under the sampler), every
 //   candidate's logit is corrected to s - log_q before the softmax (the log-Q correction of Jean et al.
-//   2015 / Yi et al. 2019). Accidental hits (a negative equal to the positive) are not removed.
+//   2015 / Yi et al. 2019). The correction can also be configured once, as a table of log Q per item id
+//   (SampledSoftmax(item_log_q)). Accidental hits (a negative equal to the positive) are not removed.
 //
 // Both are max-subtracted, so logits of any magnitude give finite values; the value is summed in double.
 #pragma once
@@ -48,6 +49,7 @@ index_t first_bad_target(const Space& space, const Targets& targets, index_t nc)
 template <Scalar T, ExecutionSpace Space>
 class CrossEntropy {
  public:
+  static constexpr const char* name = "ce";
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;
@@ -124,24 +126,41 @@ class CrossEntropy {
 template <Scalar T, ExecutionSpace Space>
 class SampledSoftmax {
  public:
+  static constexpr const char* name = "sampled-softmax";
   using scalar_type = T;
   using execution_space = Space;
   using memory_space = typename Space::memory_space;
   using scores_type = View2<T, Space>;
   using candidates_type = Kokkos::View<const id_t**, Kokkos::LayoutRight, memory_space>;
+  using item_log_q_type = Kokkos::View<const T*, Kokkos::LayoutRight, memory_space>;
+
+  SampledSoftmax() = default;
+  // item_log_q [N + 1]: log Q(i) of the sampler that draws the negatives (e.g. log of the popularity sampler's
+  // probabilities), applied to every candidate by its id. Empty: no correction. A uniform sampler shifts every
+  // logit by the same constant, which the softmax cancels, so it needs none.
+  explicit SampledSoftmax(item_log_q_type item_log_q) : item_log_q_(item_log_q) {}
+  item_log_q_type item_log_q() const { return item_log_q_; }
 
   // Value and d loss / d scores (written to dscores; may be empty to skip the gradient).
   LossValue forward_backward(const Space& space, typename scores_type::const_type scores, candidates_type cand,
                              scores_type dscores) const {
-    return forward_backward(space, scores, cand, typename scores_type::const_type(), dscores);
+    return run(space, scores, cand, typename scores_type::const_type(), dscores);
   }
 
-  // The same with the log-Q correction: log_q [R, 1+K] holds log Q(candidate) (may be empty: no correction).
+  // The same with the log-Q correction given per candidate: log_q [R, 1+K] holds log Q(candidate) (may be empty:
+  // the item table given at construction, if any, applies).
   LossValue forward_backward(const Space& space, typename scores_type::const_type scores, candidates_type cand,
                              typename scores_type::const_type log_q, scores_type dscores) const {
+    return run(space, scores, cand, log_q, dscores);
+  }
+
+  // Public only because nvcc refuses device lambdas inside private member functions.
+  LossValue run(const Space& space, typename scores_type::const_type scores, candidates_type cand,
+                typename scores_type::const_type log_q, scores_type dscores) const {
     const index_t rows = cand.extent(0), nc = cand.extent(1);
     SEQREC_REQUIRE_SHAPE(scores, "SampledSoftmax scores", rows, nc);
     const bool grad = dscores.data() != nullptr, corrected = log_q.data() != nullptr;
+    const bool by_item = !corrected && item_log_q_.data() != nullptr;
     if (grad) SEQREC_REQUIRE_SHAPE(dscores, "SampledSoftmax dscores", rows, nc);
     if (corrected) SEQREC_REQUIRE_SHAPE(log_q, "SampledSoftmax log_q", rows, nc);
     index_t count = 0;
@@ -153,6 +172,8 @@ class SampledSoftmax {
       return {};
     }
     const T inv = T(1) / T(count);
+    const auto item_q = item_log_q_;
+    const index_t table_rows = item_q.extent(0);
     double total = 0;
     Kokkos::parallel_reduce(
         "seqrec::SampledSoftmax::forward_backward", Kokkos::RangePolicy<Space>(space, 0, rows),
@@ -162,7 +183,11 @@ class SampledSoftmax {
               for (index_t c = 0; c < nc; ++c) dscores(r, c) = T(0);
             return;
           }
-          auto logit = [&](index_t c) { return corrected ? scores(r, c) - log_q(r, c) : scores(r, c); };
+          auto logit = [&](index_t c) {
+            if (corrected) return scores(r, c) - log_q(r, c);
+            const id_t it = cand(r, c);
+            return by_item && it < table_rows ? scores(r, c) - item_q(it) : scores(r, c);
+          };
           T mx = logit(0);
           for (index_t c = 1; c < nc; ++c)
             if (cand(r, c) != 0) mx = math::fmax(mx, logit(c));
@@ -180,6 +205,9 @@ class SampledSoftmax {
         total);
     return {total / double(count), count};
   }
+
+ private:
+  item_log_q_type item_log_q_;
 };
 
 }  // namespace seqrec::losses

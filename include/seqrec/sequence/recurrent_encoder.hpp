@@ -10,6 +10,7 @@
 #include <seqrec/core/view.hpp>
 #include <seqrec/sequence/dropout.hpp>
 #include <seqrec/sequence/embedding.hpp>
+#include <seqrec/sequence/encoder.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -24,10 +25,11 @@ struct RecurrentConfig {
   double dropout = 0.2;
 };
 
-// Layer: Gru<T, Space> or Lstm<T, Space> (any type with their constructor, init, make_workspace,
-// forward and backward).
+// Layer: Gru<T, Space> or Lstm<T, Space> (any sequence::RecurrentLayer, sequence/encoder.hpp).
 template <class Layer>
 class RecurrentEncoder {
+  static_assert(check_recurrent_layer<Layer>());
+
  public:
   using scalar_type = typename Layer::scalar_type;
   using execution_space = typename Layer::execution_space;

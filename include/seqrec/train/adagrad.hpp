@@ -27,6 +27,8 @@ class Adagrad : public detail::OptimizerState<T, Space, 1> {
   using pointers = typename Base::table_type::pointers;
 
  public:
+  using config_type = AdagradConfig;
+
   Adagrad(const Space& space, const ParameterSet<T, Space>& params, AdagradConfig config)
       : Base(space, params, "Adagrad"), config_(config) {
     SEQREC_REQUIRE(config.lr > 0, "Adagrad: learning rate must be positive, got ", config.lr);

@@ -31,6 +31,8 @@ class Adam : public detail::OptimizerState<T, Space, 2> {
   using pointers = typename Base::table_type::pointers;
 
  public:
+  using config_type = AdamConfig;
+
   Adam(const Space& space, const ParameterSet<T, Space>& params, AdamConfig config)
       : Base(space, params, "Adam"), config_(config) {
     SEQREC_REQUIRE(config.lr > 0, "Adam: learning rate must be positive, got ", config.lr);

@@ -27,6 +27,23 @@ concept Optimizer = Component<O> && requires(O& o, const O& co, const typename O
     } -> std::convertible_to<const std::vector<View1<typename O::scalar_type, typename O::execution_space>>&>;
 };
 
+// What a model needs to make one: a configuration type and a constructor (space, params, config).
+template <class O>
+concept ModelOptimizer = Optimizer<O> && requires {
+  typename O::config_type;
+} && std::constructible_from < O, const typename O::execution_space&,
+    const ParameterSet<typename O::scalar_type, typename O::execution_space>
+&, typename O::config_type > ;
+
+template <class O>
+constexpr bool check_optimizer() {
+  check_component<O>();
+  static_assert(ModelOptimizer<O>,
+                "seqrec: an optimizer needs `using config_type = ...;`, a constructor (space, params, config), "
+                "step(space), steps(), set_steps(n) and state() (see train/adam.hpp)");
+  return true;
+}
+
 namespace detail {
 
 // State buffers and step counting shared by the optimizers. Slots: state buffers per parameter.

@@ -26,6 +26,8 @@ class Sgd : public detail::OptimizerState<T, Space, 1> {
   using pointers = typename Base::table_type::pointers;
 
  public:
+  using config_type = SgdConfig;
+
   Sgd(const Space& space, const ParameterSet<T, Space>& params, SgdConfig config)
       : Base(space, params, "Sgd"), config_(config) {
     SEQREC_REQUIRE(config.lr > 0, "SGD: learning rate must be positive, got ", config.lr);
