@@ -1,5 +1,5 @@
 // Train / validation / test splits: leave-one-out (the SASRec protocol), global temporal, and k-fold for
-// ratings (in the spirit of MovieLens u1–u5). Host only.
+// ratings (in the spirit of MovieLens u1–u5); a federated client's share of the users (only_users). Host only.
 //
 // Every split keeps the input's id maps: user and item ids mean the same in train, validation and test,
 // and item tables stay num_items() + 1 rows even when an item only occurs in held-out data.
@@ -52,6 +52,27 @@ inline Interactions with_held_out(const Split& split, bool add_valid, bool add_t
   }
   x.sort_chronological();
   return x;
+}
+
+// The sequences of users u with u mod parts == part, every other user's row empty (ids and num_items kept): a
+// federated-averaging client's own data when the users are spread over `parts` clients.
+inline Sequences only_users(const Sequences& all, int part, int parts) {
+  SEQREC_REQUIRE(parts > 0 && part >= 0 && part < parts, "only_users: part ", part, " of ", parts,
+                 " is not in [0, parts)");
+  Sequences out;
+  out.num_items = all.num_items;
+  out.offsets.assign(1, 0);
+  for (index_t u = 0; u < all.num_users(); ++u) {
+    if (u % parts == part) {
+      const auto lo = all.offsets[std::size_t(u)], hi = all.offsets[std::size_t(u) + 1];
+      out.items.insert(out.items.end(), all.items.begin() + lo, all.items.begin() + hi);
+      if (!all.weights.empty())
+        out.weights.insert(out.weights.end(), all.weights.begin() + lo, all.weights.begin() + hi);
+      if (!all.times.empty()) out.times.insert(out.times.end(), all.times.begin() + lo, all.times.begin() + hi);
+    }
+    out.offsets.push_back(index_t(out.items.size()));
+  }
+  return out;
 }
 
 namespace detail {
