@@ -50,21 +50,9 @@ data::Sequences with_items(const data::Split& split, bool add_valid, bool add_te
   return data::Sequences::from(data::with_held_out(split, add_valid, add_test));
 }
 
+// Kept for options.hpp's declaration; the helper itself is the library's (data/split.hpp).
 data::Sequences only_users(const data::Sequences& all, int rank, int ranks) {
-  data::Sequences out;
-  out.num_items = all.num_items;
-  out.offsets.assign(1, 0);
-  for (index_t u = 0; u < all.num_users(); ++u) {
-    if (u % ranks == rank) {
-      const auto lo = all.offsets[u], hi = all.offsets[u + 1];
-      out.items.insert(out.items.end(), all.items.begin() + lo, all.items.begin() + hi);
-      if (!all.weights.empty())
-        out.weights.insert(out.weights.end(), all.weights.begin() + lo, all.weights.begin() + hi);
-      if (!all.times.empty()) out.times.insert(out.times.end(), all.times.begin() + lo, all.times.begin() + hi);
-    }
-    out.offsets.push_back(index_t(out.items.size()));
-  }
-  return out;
+  return data::only_users(all, rank, ranks);
 }
 
 std::optional<Reference> paper_reference(const std::string& data, const std::string& model) {

@@ -1,21 +1,21 @@
-// seqrec-train's training and evaluation loop, for any model: epochs of shuffled batches, early stopping on
-// validation NDCG@10 with the best weights restored, time limit and signals, checkpoints and resume, MPI
-// (data-parallel, FedAvg), then the test report (sampled and full ranking, long tail, blend, cold items).
-// Included by each variant's translation unit (examples/train/<variant>.cpp).
+// seqrec-train's run for any model: the library's Trainer (train/trainer.hpp) with the tool's progress on
+// stderr, a JSON line per epoch on stdout, MPI through the trainer's hooks (data-parallel gradient sync, FedAvg
+// rounds, stop decisions agreed by every rank), then the test report (sampled and full ranking, long tail, blend,
+// cold items). Included by each variant's translation unit (examples/train/<variant>.cpp).
 #pragma once
 
 #include "options.hpp"
 
 #include <seqrec/core.hpp>
-#include <seqrec/data/batch.hpp>
 #include <seqrec/data/cold_split.hpp>
-#include <seqrec/data/negative_sampler.hpp>
 #include <seqrec/data/split.hpp>
 #include <seqrec/eval/cold_items.hpp>
-#include <seqrec/eval/full.hpp>
+#include <seqrec/eval/holdout.hpp>
+#include <seqrec/eval/long_tail.hpp>
 #include <seqrec/eval/report.hpp>
 #include <seqrec/eval/sampled.hpp>
 #include <seqrec/sequential_recommender.hpp>
+#include <seqrec/train/trainer.hpp>
 #if defined(SEQREC_WITH_MPI)
 #include <seqrec/dist.hpp>
 #endif
@@ -25,7 +25,6 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -34,11 +33,12 @@
 
 namespace seqrec::tools {
 
-// The plain next-item model: the only one --blend and --distributed take (their code is instantiated for it alone).
+// The plain next-item model (any head, loss and optimizer): the only one --blend and --distributed take (their
+// code is instantiated for it alone).
 template <class M>
 struct IsPlain : std::false_type {};
-template <class E>
-struct IsPlain<SequentialRecommender<E>> : std::true_type {};
+template <class E, class... Policies>
+struct IsPlain<SequentialRecommender<E, Policies...>> : std::true_type {};
 
 // --blend: the trained plain model blended with a completion strategy, the weights chosen on validation;
 // defined in blend.cpp (its own translation unit: five strategies for each plain model).
@@ -53,6 +53,8 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
         const data::ColdItemSplit* cold = nullptr) {
   using Space = typename Model::execution_space;
   using T = typename Model::scalar_type;
+  using eval::Part;
+  using eval::Protocol;
   Space space;
   const bool tty = isatty(fileno(stderr)) && !o.json_only;
   constexpr bool multitask = requires(Model & m) {
@@ -64,136 +66,67 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
   const bool data_parallel = o.distributed == "data-parallel", fedavg = o.distributed == "fedavg";
   // FedAvg: this rank is a client that holds only its users' training sequences (users u = rank mod ranks).
   const data::Sequences client_train =
-      fedavg ? only_users(split.train_sequences, g_job.rank, g_job.ranks) : data::Sequences{};
+      fedavg ? data::only_users(split.train_sequences, g_job.rank, g_job.ranks) : data::Sequences{};
   const auto& train_seqs = fedavg ? client_train : split.train_sequences;
-  const auto train_history = data::make_user_history(space, train_seqs);
-  data::SequenceBatcher<Space> batcher(space, train_seqs, data::UniformNegativeSampler<Space>(train_history));
-  data::EpochShuffler<Space> shuffler(space, data::EpochShuffler<Space>::trainable_users(train_seqs), o.seed);
-  // Data-parallel: the model's batch is this rank's slice of a global batch of --batch users.
-  data::SequenceBatch<Space> batch(space, model.batch_size(), o.maxlen, 1);
   std::int64_t client_examples = 0;  // training positions of this client (FedAvg's weight)
   for (index_t u = 0; u < train_seqs.num_users(); ++u)
     client_examples += std::max<index_t>(0, train_seqs.length(u) - 1);
+
+  // The library's loop (train/trainer.hpp); validation on sampled NDCG@10, candidates fixed (seeded) for every
+  // epoch and model. Data-parallel: the model's batch is this rank's slice of a global batch of --batch users.
+  train::TrainerOptions to;
+  to.epochs = o.epochs;
+  to.patience = o.patience;
+  to.eval_every = o.eval_every;
+  to.time_limit = o.time_limit;
+  to.batch = o.batch;
+  to.passes = fedavg ? o.local_epochs : 1;
+  to.seed = o.seed;
+  to.checkpoint = o.checkpoint;
+  to.resume = o.resume;
+  to.write_checkpoints = g_job.root();  // one rank writes
+  to.eval.negatives = o.negatives;
+  to.eval.max_users = o.max_eval_users;
+  to.eval.seed = o.seed;
+  to.eval.batch = o.eval_batch;
+  train::TrainerHooks hooks;
 #if defined(SEQREC_WITH_MPI)
   std::optional<dist::GradientSync<T, Space>> sync;
   std::optional<dist::FedAvg<ParameterSet<T, Space>>> fed;
   if (data_parallel) sync.emplace(*g_job.comm);
   if (fedavg) fed.emplace(*g_job.comm, model.parameters(), dist::FedAvgOptions{o.fed_clip, o.fed_noise, o.seed});
   dist::FedAvgRound last_round;
+  if (data_parallel) hooks.batch_rows = [](index_t rows) { return dist::rank_slice(0, rows, g_job.rank, g_job.ranks); };
+  if (fedavg) hooks.end_of_epoch = [&](int) { last_round = fed->average(model.parameters(), client_examples); };
 #endif
-
-  // Fixed candidates (seeded) for validation and test: every epoch and every model sees the same ones.
-  const auto full_history = eval::make_history(space, data::Sequences::from(interactions));
-  std::vector<id_t> valid_targets, test_targets;
-  for (auto u : split.evaluated_users) {
-    valid_targets.push_back(split.valid_item(u));
-    test_targets.push_back(split.test_item(u));
-  }
-  auto valid_users = eval::select_users(space, split.evaluated_users, valid_targets, o.max_eval_users, o.seed);
-  auto test_users = eval::select_users(space, split.evaluated_users, test_targets, o.max_eval_users, o.seed);
-  eval::SampledOptions so;
-  so.num_negatives = o.negatives;
-  so.seed = o.seed;
-  const auto valid_cands = eval::make_sampled_candidates(space, valid_users, full_history, so);
-  const auto test_cands = eval::make_sampled_candidates(space, test_users, full_history, so);
-  eval::SampledEvaluator<T, Space> evaluator(space, 1 + o.negatives, o.eval_batch);
-  const auto valid_windows = with_items(split, false, false);
-  const auto test_windows = with_items(split, true, false);
-
-  // Best weights by validation NDCG@10, restored at the end (early stopping with patience).
-  std::vector<View1<T, Space>> best;
-  for (const auto& p : model.parameters())
-    best.push_back(make_uninitialized<View1<T, Space>>(space, "best:" + p.name(), p.size()));
-  auto snapshot = [&](bool restore) {
-    std::size_t i = 0;
-    for (const auto& p : model.parameters()) {
-      if (restore)
-        Kokkos::deep_copy(space, p.value(), best[i]);
-      else
-        Kokkos::deep_copy(space, best[i], p.value());
-      ++i;
-    }
-    space.fence();
-  };
-
-  const index_t nb = shuffler.num_batches(o.batch);
-  if (!o.distributed.empty() && !o.json_only)
-    std::fprintf(stderr, "seqrec-train: %s over %d MPI ranks (rank %d: %lld training users%s)\n", o.distributed.c_str(),
-                 g_job.ranks, g_job.rank, (long long)shuffler.size(),
-                 data_parallel ? ", a slice of every global batch" : ", its own");
-  if (g_job.root())
-    std::fprintf(stderr, "seqrec-train: %s on %s (%lld users, %lld items, %lld interactions), %s, %d threads, %s\n",
-                 model_name, o.data.c_str(), (long long)interactions.num_users(), (long long)interactions.num_items(),
-                 (long long)interactions.size(), Space::name(), Space::concurrency(),
-                 sizeof(T) == 4 ? "float" : "double");
-  double best_ndcg = -1, train_seconds = 0;
-  int best_epoch = 0, epochs_run = 0, epochs_trained = 0;  // trained: in this process (after a resume)
-  std::vector<double> last_task_losses;                    // multi-task: the last epoch's mean task losses
-  eval::MetricSet best_valid;
-  int first_epoch = 1;
-  std::string stopped = "epochs";  // why training ended: epochs | patience | time_limit | signal
-  if (o.resume && !o.checkpoint.empty() && std::filesystem::exists(o.checkpoint)) {
-    first_epoch = int(model.load(o.checkpoint)) + 1;
-    best_epoch = first_epoch - 1;  // early stopping counts from here; the best weights so far are these
-    snapshot(false);
-    if (!o.json_only) std::fprintf(stderr, "resumed from %s after epoch %d\n", o.checkpoint.c_str(), first_epoch - 1);
-  }
-  for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
-    const auto t0 = Clock::now();
-    double loss_sum = 0;
-    for (int local = 0; local < (fedavg ? o.local_epochs : 1); ++local) {
-      // FedAvg's round r runs local epochs (r - 1) E + 1 .. r E of the client's own order.
-      shuffler.shuffle(space, fedavg ? std::uint64_t((epoch - 1) * o.local_epochs + local + 1) : std::uint64_t(epoch));
-      loss_sum = 0;
-      for (index_t b = 0; b < nb; ++b) {
-        const auto users = shuffler.batch(b, o.batch);
-        const auto rs = RandomStream(o.seed, (epoch << 20) + b);
-        if (data_parallel) {
-#if defined(SEQREC_WITH_MPI)
-          if constexpr (plain) {
-            const auto [lo, hi] = dist::rank_slice(0, index_t(users.extent(0)), g_job.rank, g_job.ranks);
-            batcher.build(space, Kokkos::subview(users, Kokkos::make_pair(lo, hi)), batch, rs);
-            loss_sum += model.train_step(space, batch, model.random().next(), *sync).value;
-          }
-#endif
-        } else {
-          batcher.build(space, users, batch, rs);
-          loss_sum += model.train_step(space, batch, model.random().next()).value;
-        }
-        if (tty && (b % 8 == 0 || b + 1 == nb)) {
-          const double s = seconds_since(t0), rate = double(b + 1) * o.batch / s;
-          std::fprintf(stderr, "\repoch %3d [%-30s] %3d%% loss %.4f  %.0f users/s  ETA %.0fs ", epoch,
-                       std::string(std::size_t(30.0 * (b + 1) / nb), '=').c_str(), int(100.0 * (b + 1) / nb),
-                       loss_sum / double(b + 1), rate, (nb - b - 1) * o.batch / rate);
-        }
-      }
-    }
-#if defined(SEQREC_WITH_MPI)
-    if (fedavg) last_round = fed->average(model.parameters(), client_examples);
-#endif
-    space.fence();
-    const double epoch_seconds = seconds_since(t0);
-    train_seconds += epoch_seconds;
-    epochs_run = epoch;
-    ++epochs_trained;
+  hooks.agree = agree;
+  hooks.stop_requested = [] { return g_stop_requested != 0; };
+  if (!o.json_only)
+    hooks.on_resume = [&](int epoch) {
+      std::fprintf(stderr, "resumed from %s after epoch %d\n", o.checkpoint.c_str(), epoch);
+    };
+  if (tty)
+    hooks.on_batch = [&](const train::BatchProgress& p) {
+      if (p.batch % 8 != 0 && p.batch + 1 != p.batches) return;
+      const double rate = double(p.batch + 1) * o.batch / p.seconds;
+      std::fprintf(stderr, "\repoch %3d [%-30s] %3d%% loss %.4f  %.0f users/s  ETA %.0fs ", p.epoch,
+                   std::string(std::size_t(30.0 * (p.batch + 1) / p.batches), '=').c_str(),
+                   int(100.0 * (p.batch + 1) / p.batches), p.mean_loss, rate,
+                   (p.batches - p.batch - 1) * o.batch / rate);
+    };
+  hooks.on_epoch = [&](const train::EpochRecord& r) {
     if (tty) std::fprintf(stderr, "\n");
-    nlohmann::json line = {{"epoch", epoch}, {"loss", loss_sum / nb}, {"seconds", epoch_seconds}};
+    nlohmann::json line = r;
     if constexpr (multitask) {
-      // Mean task losses of the epoch (DWA sets the next epoch's weights from them) and the weights now.
-      const auto means = model.end_epoch();
-      const auto w = model.task_weights();
-      line["task_losses"] = means;
-      last_task_losses.assign(means.begin(), means.end());
-      line["task_weights"] = w;
       if (!o.json_only) {
         std::string tasks;
         for (std::size_t k = 0; k < Model::num_tasks; ++k) {
           char buf[160];
-          std::snprintf(buf, sizeof buf, "%s%s loss %.4f weight %.4f", k ? ", " : "", Model::task_names[k], means[k],
-                        w[k]);
+          std::snprintf(buf, sizeof buf, "%s%s loss %.4f weight %.4f", k ? ", " : "", Model::task_names[k],
+                        r.task_losses[k], r.task_weights[k]);
           tasks += buf;
         }
-        std::fprintf(stderr, "epoch %3d tasks (%s): %s\n", epoch, model.combinator_name().c_str(), tasks.c_str());
+        std::fprintf(stderr, "epoch %3d tasks (%s): %s\n", r.epoch, model.combinator_name().c_str(), tasks.c_str());
       }
     }
 #if defined(SEQREC_WITH_MPI)
@@ -204,84 +137,71 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
       line["round_bytes_sent"] = last_round.bytes_sent;
     }
 #endif
-    if (epoch % o.eval_every == 0 || epoch == o.epochs) {
-      const auto te = Clock::now();
-      model.set_scoring_windows(space, valid_windows, o.eval_batch);
-      const auto m = evaluator.evaluate(space, model, valid_cands, {1, 5, 10});
-      line["valid_hr10"] = m.hr_at(10);
-      line["valid_ndcg10"] = m.ndcg_at(10);
-      line["eval_seconds"] = seconds_since(te);
-      if (m.ndcg_at(10) > best_ndcg) {
-        best_ndcg = m.ndcg_at(10);
-        best_epoch = epoch;
-        best_valid = m;
-        snapshot(false);
-      }
-      if (!o.json_only)
-        std::fprintf(stderr, "epoch %3d loss %.4f  valid HR@10 %.4f NDCG@10 %.4f  (%.2fs train, best %d)\n", epoch,
-                     loss_sum / nb, m.hr_at(10), m.ndcg_at(10), epoch_seconds, best_epoch);
-    }
-    if (!o.checkpoint.empty() && g_job.root()) model.save(o.checkpoint, epoch);  // one rank writes
+    if (r.validated && !o.json_only)
+      std::fprintf(stderr, "epoch %3d loss %.4f  valid HR@10 %.4f NDCG@10 %.4f  (%.2fs train, best %d)\n", r.epoch,
+                   r.loss, r.valid.hr_at(10), r.valid.ndcg_at(10), r.seconds, r.best_epoch);
     std::cout << line.dump() << std::endl;
-    if (agree(epoch - best_epoch >= o.patience)) {
-      if (!o.json_only) std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", o.patience);
-      stopped = "patience";
-      break;
-    }
-    if (agree(o.time_limit > 0 && train_seconds >= o.time_limit)) {
-      if (!o.json_only) std::fprintf(stderr, "stop: --time-limit %.0f s reached after epoch %d\n", o.time_limit, epoch);
-      stopped = "time_limit";
-      break;
-    }
-    if (agree(g_stop_requested != 0)) {
-      if (!o.json_only) std::fprintf(stderr, "stop: signal received, ending after epoch %d\n", epoch);
-      stopped = "signal";
-      break;
-    }
+  };
+  train::Trainer<Model> trainer(space, split, train_seqs, to, std::move(hooks));
+
+  if (!o.distributed.empty() && !o.json_only)
+    std::fprintf(stderr, "seqrec-train: %s over %d MPI ranks (rank %d: %lld training users%s)\n", o.distributed.c_str(),
+                 g_job.ranks, g_job.rank, (long long)trainer.training_users(),
+                 data_parallel ? ", a slice of every global batch" : ", its own");
+  if (g_job.root())
+    std::fprintf(stderr, "seqrec-train: %s on %s (%lld users, %lld items, %lld interactions), %s, %d threads, %s\n",
+                 model_name, o.data.c_str(), (long long)interactions.num_users(), (long long)interactions.num_items(),
+                 (long long)interactions.size(), Space::name(), Space::concurrency(),
+                 sizeof(T) == 4 ? "float" : "double");
+  train::FitResult fit;
+#if defined(SEQREC_WITH_MPI)
+  if constexpr (plain) {
+    if (sync)
+      fit = trainer.fit(model, *sync);
+    else
+      fit = trainer.fit(model);
+  } else {
+    fit = trainer.fit(model);
   }
-  if (best_ndcg >= 0)
-    snapshot(true);
-  else {  // stopped before any validation: validate and test the weights as they are
-    best_epoch = epochs_run;
-    model.set_scoring_windows(space, valid_windows, o.eval_batch);
-    best_valid = evaluator.evaluate(space, model, valid_cands, {1, 5, 10});
+#else
+  fit = trainer.fit(model);
+#endif
+  if (!o.json_only) {
+    if (fit.stopped == train::StopReason::patience)
+      std::fprintf(stderr, "early stop: no validation gain for %d epochs\n", o.patience);
+    else if (fit.stopped == train::StopReason::time_limit)
+      std::fprintf(stderr, "stop: --time-limit %.0f s reached after epoch %d\n", o.time_limit, fit.epochs);
+    else if (fit.stopped == train::StopReason::requested)
+      std::fprintf(stderr, "stop: signal received, ending after epoch %d\n", fit.epochs);
   }
-  model.set_scoring_windows(space, test_windows, o.eval_batch);
-  const auto test = evaluator.evaluate(space, model, test_cands, {1, 5, 10});
-  nlohmann::json out = {{"model", model_name},
-                        {"data", o.data},
-                        {"backend", Space::name()},
-                        {"threads", Space::concurrency()},
-                        {"scalar", sizeof(T) == 4 ? "float" : "double"},
-                        {"seed", o.seed},
-                        {"init_std", item_init_stddev(o, interactions)},
-                        {"epochs", epochs_run},
-                        {"stopped", stopped},
-                        {"best_epoch", best_epoch},
-                        {"seconds_per_epoch", train_seconds / std::max(1, epochs_trained)},
-                        {"train_seconds", train_seconds},
-                        {"valid_hr10", best_valid.hr_at(10)},
-                        {"valid_ndcg10", best_valid.ndcg_at(10)},
-                        {"test_hr10", test.hr_at(10)},
-                        {"test_ndcg10", test.ndcg_at(10)},
-                        {"test_mrr", test.mrr},
-                        {"evaluated_users", test.count},
-                        {"negatives", o.negatives}};
+  const auto test = *trainer.evaluate(model, Part::test, Protocol::sampled).sampled;
+  nlohmann::json out = {
+      {"model", model_name},
+      {"data", o.data},
+      {"backend", Space::name()},
+      {"threads", Space::concurrency()},
+      {"scalar", sizeof(T) == 4 ? "float" : "double"},
+      {"seed", o.seed},
+      {"init_std", item_init_stddev(o, interactions)},
+      {"epochs", fit.epochs},
+      {"stopped", fit.stopped == train::StopReason::requested ? "signal" : train::stop_reason_name(fit.stopped)},
+      {"best_epoch", fit.best_epoch},
+      {"seconds_per_epoch", fit.seconds_per_epoch()},
+      {"train_seconds", fit.train_seconds},
+      {"valid_hr10", fit.best_valid.hr_at(10)},
+      {"valid_ndcg10", fit.best_valid.ndcg_at(10)},
+      {"test_hr10", test.hr_at(10)},
+      {"test_ndcg10", test.ndcg_at(10)},
+      {"test_mrr", test.mrr},
+      {"evaluated_users", test.count},
+      {"negatives", o.negatives}};
   // The long tail: users whose test item has at most --tail training interactions (where the data is thin).
-  std::vector<index_t> item_count(std::size_t(interactions.num_items()) + 1, 0);
-  for (auto it : split.train_sequences.items) ++item_count[std::size_t(it)];
-  std::vector<id_t> tail_users, tail_targets;
-  for (auto u : split.evaluated_users)
-    if (item_count[std::size_t(split.test_item(u))] <= o.tail) {
-      tail_users.push_back(u);
-      tail_targets.push_back(split.test_item(u));
-    }
+  const auto tail_users = eval::long_tail_users(split, Part::test, o.tail);
   out["tail_max"] = o.tail;
   out["tail_users"] = tail_users.size();
   if (!tail_users.empty()) {
-    const auto tu = eval::select_users(space, tail_users, tail_targets, 0, o.seed);
     const auto tm =
-        evaluator.evaluate(space, model, eval::make_sampled_candidates(space, tu, full_history, so), {1, 5, 10});
+        *trainer.evaluator().evaluate_users(space, model, Part::test, Protocol::sampled, tail_users).sampled;
     out["tail_test_hr10"] = tm.hr_at(10);
     out["tail_test_ndcg10"] = tm.ndcg_at(10);
   }
@@ -291,7 +211,7 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
     out["combinator"] = model.combinator_name();
     out["task_weights"] = model.task_weights();
     out["task_names"] = std::vector<std::string>(Model::task_names.begin(), Model::task_names.end());
-    if (!last_task_losses.empty()) out["task_losses"] = last_task_losses;
+    if (!fit.task_losses.empty()) out["task_losses"] = fit.task_losses;
   }
   if (!o.context.empty()) {
     out["context"] = o.context;
@@ -307,7 +227,7 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
       out["bytes_per_step"] = double(st.dense_bytes + st.sparse_bytes) / steps;
       out["dense_bytes_per_step"] = double(st.dense_bytes) / steps;
       out["sparse_bytes_per_step"] = double(st.sparse_bytes) / steps;
-      out["sync_seconds_per_epoch"] = st.seconds / std::max(1, epochs_trained);
+      out["sync_seconds_per_epoch"] = st.seconds / std::max(1, fit.epochs_trained);
     }
     if (fed) {
       out["local_epochs"] = o.local_epochs;
@@ -321,22 +241,21 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
   }
   if (o.eval == "full" || o.eval == "both") {
     const auto te = Clock::now();
-    const auto users = eval::select_users(space, split.evaluated_users, test_targets, o.max_eval_users, o.seed);
     // Full ranking excludes the user's history except the held-out test item.
-    const auto m =
-        eval::evaluate_full(space, model, users, eval::make_history(space, test_windows), o.eval_batch, {10});
+    const auto m = *trainer.evaluate(model, Part::test, Protocol::full).full;
     out["full_test_hr10"] = m.hr_at(10);
     out["full_test_ndcg10"] = m.ndcg_at(10);
     if (!tail_users.empty()) {
-      const auto mt = eval::evaluate_full(space, model, eval::select_users(space, tail_users, tail_targets, 0, o.seed),
-                                          eval::make_history(space, test_windows), o.eval_batch, {10});
+      const auto mt = *trainer.evaluator().evaluate_users(space, model, Part::test, Protocol::full, tail_users).full;
       out["full_tail_test_hr10"] = mt.hr_at(10);
       out["full_tail_test_ndcg10"] = mt.ndcg_at(10);
     }
     out["full_eval_seconds"] = seconds_since(te);
   }
   if constexpr (plain)
-    if (!o.blend.empty()) out.update(run_blend(o, model, split, valid_windows, test_windows, full_history));
+    if (!o.blend.empty())
+      out.update(run_blend(o, model, split, trainer.evaluator().windows(Part::valid),
+                           trainer.evaluator().windows(Part::test), trainer.evaluator().all_items()));
   if constexpr (plain) {
     if (cold) {  // last: it sets the model's scoring windows to the histories before each user's first cold item
       const auto cands = eval::make_cold_candidates(space, *cold);
@@ -374,8 +293,8 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
     std::fprintf(stderr,
                  "test (best epoch %d, sampled: 1 + %d negatives, %lld users): HR@10 %.4f  NDCG@10 %.4f"
                  "  | %.2f s/epoch\n",
-                 best_epoch, o.negatives, (long long)test.count, test.hr_at(10), test.ndcg_at(10),
-                 train_seconds / std::max(1, epochs_trained));
+                 fit.best_epoch, o.negatives, (long long)test.count, test.hr_at(10), test.ndcg_at(10),
+                 fit.seconds_per_epoch());
     if (const auto ref = paper_reference(o.data, o.model); ref && o.negatives == 100) {
       eval::SummaryTable table({"HR@10", "NDCG@10"});
       table.add(ref->name, {{"HR@10", ref->hr10}, {"NDCG@10", ref->ndcg10}});
