@@ -11,6 +11,7 @@
 #include <seqrec/core/error.hpp>
 #include <seqrec/core/math.hpp>
 #include <seqrec/core/view.hpp>
+#include <seqrec/losses/binary_cross_entropy.hpp>
 #include <seqrec/losses/loss.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -45,34 +46,7 @@ class GeneralizedBce {
   // Value and d loss / d scores (written to dscores; may be empty to skip the gradient).
   LossValue forward_backward(const Space& space, typename scores_type::const_type scores, candidates_type cand,
                              scores_type dscores) const {
-    SEQREC_REQUIRE_SHAPE(scores, "GeneralizedBce scores", index_t(cand.extent(0)), index_t(cand.extent(1)));
-    const index_t rows = cand.extent(0), nc = cand.extent(1);
-    const bool grad = dscores.data() != nullptr;
-    if (grad) SEQREC_REQUIRE_SHAPE(dscores, "GeneralizedBce dscores", rows, nc);
-    index_t count = 0;
-    Kokkos::parallel_reduce(
-        "seqrec::GeneralizedBce::count", Kokkos::RangePolicy<Space>(space, 0, rows),
-        KOKKOS_LAMBDA(index_t r, index_t & acc) { acc += cand(r, 0) != 0 ? 1 : 0; }, count);
-    if (count == 0) {
-      if (grad) Kokkos::deep_copy(space, dscores, T(0));
-      return {};
-    }
-    const T inv = T(1) / T(count), beta = T(beta_);
-    double total = 0;
-    Kokkos::parallel_reduce(
-        "seqrec::GeneralizedBce::forward_backward", Kokkos::RangePolicy<Space>(space, 0, rows),
-        KOKKOS_LAMBDA(index_t r, double& acc) {
-          const bool valid = cand(r, 0) != 0;
-          for (index_t c = 0; c < nc; ++c) {
-            const T s = scores(r, c);
-            const bool use = valid && cand(r, c) != 0;
-            if (use) acc += c == 0 ? -double(beta) * double(math::log_sigmoid(s)) : -double(math::log_sigmoid(-s));
-            // d/ds -beta log sig(s) = beta (sig(s) - 1); d/ds -log sig(-s) = sig(s)
-            if (grad) dscores(r, c) = use ? (c == 0 ? beta * (math::sigmoid(s) - T(1)) : math::sigmoid(s)) * inv : T(0);
-          }
-        },
-        total);
-    return {total / double(count), count};
+    return detail::weighted_bce<T>("seqrec::GeneralizedBce", space, scores, cand, dscores, T(beta_));
   }
 
  private:
