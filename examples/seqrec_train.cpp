@@ -13,8 +13,10 @@
 #include "common/data_cli.hpp"
 #include "train/options.hpp"
 
+#include <seqrec/completion/registry.hpp>
 #include <seqrec/core/linalg.hpp>
 #include <seqrec/data/dataset_path.hpp>
+#include <seqrec/losses/registry.hpp>
 #if defined(SEQREC_WITH_MPI)
 #include <seqrec/dist/communicator.hpp>
 #endif
@@ -102,7 +104,19 @@ int main(int argc, char* argv[]) {
   app.add_option("--eval-every", o.eval_every, "evaluate every N epochs")->check(CLI::PositiveNumber);
   app.add_option("--eval", o.eval, "test protocol: sampled | full | both (default both)")
       ->check(CLI::IsMember({"sampled", "full", "both"}));
-  app.add_option("--negatives", o.negatives, "sampled negatives per evaluated user")->check(CLI::PositiveNumber);
+  app.add_option("--negatives", o.negatives, "sampled negatives per evaluated user (the sampled protocol)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--loss", o.loss,
+                 "next-item loss: " + seqrec::losses::RuntimeLoss<float, Kokkos::Serial>::names() +
+                     " (ce: softmax over every item; the rest score the target against sampled negatives)");
+  app.add_option("--train-negatives", o.train_negatives,
+                 "sampled negatives per training position (default: 1 for bce, 256 for sampled-softmax and gbce, 32 "
+                 "for bpr, bpr-max and top1-max; ce samples none)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--gbce-t", o.gbce_t, "--loss gbce: calibration t in [0, 1] (beta from t and the sampling rate)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--bpr-max-lambda", o.bpr_max_lambda, "--loss bpr-max: score regulariser weight")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-eval-users", o.max_eval_users, "evaluate a seeded sample of users (0: all)");
   app.add_option("--seed", o.seed, "seed of everything random");
   app.add_option("--threads", o.threads, "OpenMP threads (0: Kokkos default)");
@@ -112,7 +126,7 @@ int main(int argc, char* argv[]) {
   app.add_flag("--json", o.json_only, "JSON lines only (no human progress)");
   app.add_flag("--double", o.scalar_double, "compute in double");
   app.add_option("--blend", o.blend, "after training, blend the model with a completion strategy and report it")
-      ->check(CLI::IsMember({"poprec", "itemknn", "als", "bpr", "ease"}));
+      ->check(CLI::IsMember(seqrec::completion::strategy_name_list<float, Kokkos::Serial>()));
   app.add_option("--cold", o.cold, "the blend report's cold users: at most this many training interactions")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--distributed", o.distributed,
@@ -178,6 +192,15 @@ int main(int argc, char* argv[]) {
       return fail("--init-std expects auto, xavier or a number in [0, 10], got '" + o.init_std + "'");
     o.init_std_value = v;
   }
+
+  using Losses = seqrec::losses::RuntimeLoss<float, Kokkos::Serial>;
+  if (!Losses::known(o.loss)) return fail("unknown --loss '" + o.loss + "' (" + Losses::names() + ")");
+  // Data-parallel training exchanges the item rows a step touched (inputs and sampled candidates); a softmax over
+  // the whole catalogue touches every row.
+  if (o.loss == "ce" && o.distributed == "data-parallel")
+    return fail("--loss ce does not combine with --distributed data-parallel (it updates every item row)");
+  if (o.loss != "bce" && (!o.aux.empty() || !o.context.empty()))
+    return fail("--loss " + o.loss + " takes the plain model; --aux and --context train with bce");
 
   if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
     if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");

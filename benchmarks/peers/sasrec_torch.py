@@ -10,8 +10,11 @@ configuration (examples/seqrec_train.cpp defaults):
     bias, causal mask and masking of padding keys, dropout on the attention probabilities);
     m = n + a; y = FFN(LN(m)) with FFN(z) = z + Dropout(W2 Dropout(ReLU(W1 z))); padding rows zeroed;
   * a final LN; score(item) = <hidden, item embedding>;
-  * loss: BCE of the next item and of one uniform negative (not in the user's training history) per
-    non-padding position, averaged over non-padding positions; Adam lr 1e-3, betas (0.9, 0.98);
+  * loss (--loss): bce (default), BCE of the next item and of one uniform negative (not in the user's training
+    history) per non-padding position; ce, the softmax cross-entropy over every item (SASRec+, Klenitskiy &
+    Vasilev 2023), logits formed for the non-padding positions only (as seqrec does); sampled-softmax, the
+    softmax over the target and --train-negatives uniform negatives; each averaged over non-padding positions;
+    Adam lr 1e-3, betas (0.9, 0.98);
   * batch 128 users, maxlen 50, d 50, dropout 0.5; leave-one-out split (last item test, second-to-last
     validation); the training window is the last 50 items of the training sequence: inputs s[0..n-2]
     right-aligned, targets shifted by one.
@@ -186,8 +189,17 @@ class SASRec(nn.Module):
             x = b(x, allowed, keep)
         return self.final_ln(x)
 
-    def loss(self, ids, pos, neg):
+    def loss(self, ids, pos, neg, kind="bce"):
         h = self.encode(ids)
+        if kind == "ce":
+            real = pos != 0
+            logits = h[real] @ self.items.weight[1:].T  # [positions, N]; item i is column i - 1
+            return F.cross_entropy(logits, pos[real] - 1)
+        if kind == "sampled-softmax":  # neg [B, L, K]
+            real = pos != 0
+            cand = torch.cat([pos[real].unsqueeze(-1), neg[real]], dim=-1)  # [positions, 1 + K]
+            logits = torch.einsum("pd,pcd->pc", h[real], self.items(cand))
+            return F.cross_entropy(logits, torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device))
         pos_logit = (h * self.items(pos)).sum(-1)
         neg_logit = (h * self.items(neg)).sum(-1)
         mask = (pos != 0).to(h.dtype)
@@ -277,8 +289,15 @@ def train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, de
         for s in range(0, len(order), a.batch):
             rows = order[s:s + a.batch]
             ids, pos = inputs[rows], targets[rows]
-            neg = sampler.sample(trainable[rows], (L,)) * (pos != 0)
-            loss = model.loss(*(torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, pos, neg)))
+            kind = getattr(a, "loss", "bce")
+            if kind == "ce":
+                neg = pos  # unused
+            elif kind == "sampled-softmax":
+                neg = sampler.sample(trainable[rows], (L, a.train_negatives)) * (pos != 0)[..., None]
+            else:
+                neg = sampler.sample(trainable[rows], (L,)) * (pos != 0)
+            tensors = [torch.from_numpy(x).to(dev, non_blocking=True) for x in (ids, pos, neg)]
+            loss = model.loss(*tensors, kind) if kind != "bce" else model.loss(*tensors)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -288,7 +307,8 @@ def train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, de
         sync()
         sec = time.perf_counter() - t0
         times.append(sec)
-        print(json.dumps({"impl": "pytorch", "epoch": epoch, "seconds": sec, "loss": loss_sum / nb}), flush=True)
+        print(json.dumps({"impl": "pytorch", "epoch": epoch, "seconds": sec, "loss": loss_sum / nb,
+                          "objective": getattr(a, "loss", "bce")}), flush=True)
 
     if a.eval:
         t0 = time.perf_counter()
@@ -306,7 +326,10 @@ def train_and_report(a, model, opt, inputs, targets, trainable, sampler, rng, de
 
 def main():
     a = peer_arguments(__doc__, lambda ap: (ap.add_argument("--blocks", type=int, default=2),
-                                            ap.add_argument("--heads", type=int, default=1)))
+                                            ap.add_argument("--heads", type=int, default=1),
+                                            ap.add_argument("--loss", default="bce",
+                                                            choices=["bce", "ce", "sampled-softmax"]),
+                                            ap.add_argument("--train-negatives", type=int, default=256)))
     dev, rng, path, t0, seqs, num_items, train, valid, test = peer_setup(a)
     L = a.maxlen
     trainable = np.array([u for u, s in enumerate(train) if len(s) >= 2])

@@ -9,6 +9,7 @@
 #include <seqrec/completion/ease.hpp>
 #include <seqrec/completion/item_knn.hpp>
 #include <seqrec/completion/popularity.hpp>
+#include <seqrec/completion/registry.hpp>
 
 namespace seqrec::tools {
 
@@ -107,18 +108,11 @@ nlohmann::json run_blend(const Options& o, Model& model, const data::Split& spli
   using Space = typename Model::execution_space;
   using T = typename Model::scalar_type;
   namespace c = completion;
-  auto go = [&](auto&& strategy) {
+  return c::with_strategy<T, Space>(o.blend, [&](auto id) {
+    typename decltype(id)::type strategy;
     return blend_report(o, model, strategy, split, valid_windows, test_windows, full_history);
-  };
-  if (o.blend == "poprec") return go(c::PopRec<T, Space>());
-  if (o.blend == "als") return go(c::ImplicitAls<T, Space>());
-  if (o.blend == "bpr") return go(c::BprMf<T, Space>());
-  if (o.blend == "ease") return go(c::Ease<T, Space>());
-  return go(c::ItemKnn<T, Space>());
+  });
 }
-
-template <class T, EncoderKind E>
-using PlainModel = SequentialRecommender<typename EncoderOf<T, E>::type>;
 
 #define SEQREC_TRAIN_BLEND(E)                                                                                \
   template nlohmann::json run_blend(const Options&, PlainModel<SEQREC_TRAIN_SCALAR, E>&, const data::Split&, \

@@ -24,6 +24,7 @@ RecommenderConfig recommender_config(const Options& o, const data::Interactions&
   cfg.dim = o.dim;
   cfg.batch = o.distributed == "data-parallel" ? o.batch / g_job.ranks : o.batch;
   cfg.init_stddev = item_init_stddev(o, data);
+  cfg.negatives = o.negatives_per_position();
   cfg.adam.lr = o.lr;
   cfg.adam.l2 = o.l2;
   cfg.adam.clip_norm = o.clip;
@@ -44,15 +45,6 @@ bool agree(bool mine) {
   }
 #endif
   return mine;
-}
-
-data::Sequences with_items(const data::Split& split, bool add_valid, bool add_test) {
-  return data::Sequences::from(data::with_held_out(split, add_valid, add_test));
-}
-
-// Kept for options.hpp's declaration; the helper itself is the library's (data/split.hpp).
-data::Sequences only_users(const data::Sequences& all, int rank, int ranks) {
-  return data::only_users(all, rank, ranks);
 }
 
 std::optional<Reference> paper_reference(const std::string& data, const std::string& model) {

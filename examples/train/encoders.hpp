@@ -3,10 +3,13 @@
 
 #include "options.hpp"
 
+#include <seqrec/heads/dot_product.hpp>
+#include <seqrec/losses/registry.hpp>
 #include <seqrec/sequence/gru.hpp>
 #include <seqrec/sequence/lstm.hpp>
 #include <seqrec/sequence/recurrent_encoder.hpp>
 #include <seqrec/sequence/sasrec_encoder.hpp>
+#include <seqrec/sequential_recommender.hpp>
 
 #include <Kokkos_Core.hpp>
 
@@ -46,5 +49,23 @@ template <class T>
 struct EncoderOf<T, EncoderKind::lstm> : RecurrentEncoderOf<T, sequence::Lstm<T, Kokkos::DefaultExecutionSpace>> {
   static constexpr const char* name = "lstm";
 };
+
+// The plain model: one type per encoder and scalar whatever --loss names (the loss is chosen at run time, so
+// the training loop and the evaluation are compiled once per encoder, not once per loss).
+template <class T, EncoderKind E>
+using PlainModel =
+    SequentialRecommender<typename EncoderOf<T, E>::type, heads::DotProduct<T, Kokkos::DefaultExecutionSpace>,
+                          losses::RuntimeLoss<T, Kokkos::DefaultExecutionSpace>>;
+
+// --loss and its parameters, for a catalogue of num_items.
+template <class T>
+losses::RuntimeLoss<T, Kokkos::DefaultExecutionSpace> loss_from(const Options& o, index_t num_items) {
+  losses::LossOptions<T, Kokkos::DefaultExecutionSpace> lo;
+  lo.negatives = o.negatives_per_position();
+  lo.num_items = num_items;
+  lo.gbce_t = o.gbce_t;
+  lo.bpr_max_lambda = o.bpr_max_lambda;
+  return losses::RuntimeLoss<T, Kokkos::DefaultExecutionSpace>::make(o.loss, lo);
+}
 
 }  // namespace seqrec::tools

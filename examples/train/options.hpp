@@ -63,8 +63,23 @@ struct Options {
   std::string item_features_path, item_feature_ids_path;  // resolved
   std::string projection = "linear";
   int projection_hidden = 256;
-  bool features_only = false;  // P(X) alone, no learned item embedding
-  double cold_items = 0;       // fraction of items held out of training entirely (0: none)
+  bool features_only = false;   // P(X) alone, no learned item embedding
+  double cold_items = 0;        // fraction of items held out of training entirely (0: none)
+  std::string loss = "bce";     // the next-item loss (losses::Losses: bce, bpr, bpr-max, top1-max, sampled-softmax,
+                                // gbce, ce)
+  int train_negatives = 0;      // sampled negatives per training position (0: the loss's default)
+  double gbce_t = 0.75;         // gbce: calibration t (gSASRec)
+  double bpr_max_lambda = 1.0;  // bpr-max: score regulariser
+
+  // Training negatives per position: as given, or 1 for BCE (SASRec's protocol), 256 for the softmax-type and
+  // gBCE losses (gSASRec / SASRec+'s sampled setting), 32 for the pairwise ones (GRU4Rec's mini-batch size scale);
+  // 1 (unused) for ce.
+  int negatives_per_position() const {
+    if (train_negatives > 0) return train_negatives;
+    if (loss == "sampled-softmax" || loss == "gbce") return 256;
+    if (loss == "bpr-max" || loss == "top1-max" || loss == "bpr") return 32;
+    return 1;
+  }
 
   // The combinator --combinator names, or its default: uncertainty weighting, which did at least as well as
   // the plain sum in every multi-task run measured (docs/multitask-context.md, docs/joint-features.md);
@@ -96,10 +111,6 @@ extern volatile std::sig_atomic_t g_stop_requested;
 // Rank 0 decides (early stopping, time limit, signals) and every rank follows, so no rank waits in a
 // collective the others left.
 bool agree(bool mine);
-// Windows for scoring: the training items of every user, plus the validation (and test) item when asked.
-data::Sequences with_items(const data::Split& split, bool add_valid, bool add_test);
-// The sequences of users u with u mod ranks == rank; every other row empty (a FedAvg client's data).
-data::Sequences only_users(const data::Sequences& all, int rank, int ranks);
 
 // Published numbers on the same data and protocol (../shared/data/README.md), to print beside ours.
 struct Reference {

@@ -38,8 +38,8 @@ int train_plain(const Options& o, const data::Interactions& data) {
                    (long long)f.dim, f.dtype.c_str(), o.projection.c_str(),
                    o.features_only ? ", no learned item embedding" : " added to the item embedding");
   }
-  SequentialRecommender<typename Enc::type> model(space, data.num_items(), recommender_config(o, data), o.seed,
-                                                  Enc::factory(o), features);
+  PlainModel<T, E> model(space, data.num_items(), recommender_config(o, data), o.seed, Enc::factory(o),
+                         {.loss = loss_from<T>(o, data.num_items())}, features);
   return run(o, train_data, model, Enc::name, cold ? &*cold : nullptr);
 }
 

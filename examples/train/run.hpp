@@ -194,7 +194,9 @@ int run(const Options& o, const data::Interactions& interactions, Model& model, 
       {"test_ndcg10", test.ndcg_at(10)},
       {"test_mrr", test.mrr},
       {"evaluated_users", test.count},
-      {"negatives", o.negatives}};
+      {"negatives", o.negatives},
+      {"loss", o.loss},
+      {"train_negatives", o.loss == "ce" ? 0 : o.negatives_per_position()}};
   // The long tail: users whose test item has at most --tail training interactions (where the data is thin).
   const auto tail_users = eval::long_tail_users(split, Part::test, o.tail);
   out["tail_max"] = o.tail;

@@ -38,6 +38,21 @@ case "$case_name" in
     run 0 "$bin/seqrec-train" --data ml-100k --model gru4rec --epochs 1 --max-eval-users 100 --json
     [ "$(json init_std)" = 0.0 ] || fail "init_std $(json init_std)"
     ;;
+  train-losses)  # --loss for every encoder: ce (the whole catalogue) and a sampled loss with its default negatives
+    run 0 "$bin/seqrec-train" --data ml-100k --loss ce --epochs 1 --max-eval-users 100 --json
+    [ "$(json loss)" = ce ] || fail "loss $(json loss)"
+    run 0 "$bin/seqrec-train" --data ml-100k --model gru4rec --loss bpr-max --epochs 1 --max-eval-users 100 --json
+    [ "$(json train_negatives)" = 32 ] || fail "bpr-max's default negatives: $(json train_negatives)"
+    run 0 "$bin/seqrec-train" --data ml-100k --model lstm --loss gbce --train-negatives 16 --epochs 1 \
+      --max-eval-users 100 --json
+    [ "$(json train_negatives)" = 16 ] || fail "--train-negatives 16: $(json train_negatives)"
+    ;;
+  unknown-loss)  # an unknown --loss lists the losses there are, never a fallback
+    run 2 "$bin/seqrec-train" --data ml-100k --loss softmax
+    has "unknown --loss 'softmax'"
+    has "sampled-softmax"
+    has "top1-max"
+    ;;
   format-aliases)  # every alias reads the same interactions as its canonical name
     for pair in "ml-100k/u.data ml-100k ml100k" "beauty/beauty.txt user-lines lines"; do
       set -- $pair
