@@ -16,6 +16,7 @@
 #include <seqrec/completion/registry.hpp>
 #include <seqrec/core/linalg.hpp>
 #include <seqrec/data/dataset_path.hpp>
+#include <seqrec/losses/combinators.hpp>
 #include <seqrec/losses/registry.hpp>
 #if defined(SEQREC_WITH_MPI)
 #include <seqrec/dist/communicator.hpp>
@@ -27,8 +28,10 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -64,11 +67,26 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   return t::train_plain<float, E>(o, data);
 }
 
-int dispatch(const Options& o, const seqrec::data::Interactions& data) {
-  if (o.model == "sasrec") return dispatch<EncoderKind::sasrec>(o, data);
-  if (o.model == "gru4rec") return dispatch<EncoderKind::gru4rec>(o, data);
-  if (o.model == "lstm") return dispatch<EncoderKind::lstm>(o, data);
-  return fail("unknown --model '" + o.model + "'");  // CLI11 checks the list first; never silently one of them
+template <std::size_t... I>
+int dispatch(const Options& o, const seqrec::data::Interactions& data, std::index_sequence<I...>) {
+  std::optional<int> rc;
+  ((o.model == seqrec::tools::encoder_kinds[I].second &&
+    (rc = dispatch<seqrec::tools::encoder_kinds[I].first>(o, data), true)) ||
+   ...);
+  // CLI11 checks the list first; never silently one of them
+  return rc ? *rc : fail("unknown --model '" + o.model + "'");
+}
+
+std::vector<std::string> encoder_names() {
+  std::vector<std::string> out;
+  for (const auto& entry : seqrec::tools::encoder_kinds) out.push_back(entry.second);
+  return out;
+}
+
+std::vector<std::string> combinator_names() {
+  std::vector<std::string> out;
+  seqrec::for_each_type(seqrec::losses::Combinators<2>{}, [&](auto id) { out.push_back(decltype(id)::type::key); });
+  return out;
 }
 
 }  // namespace
@@ -81,7 +99,7 @@ int main(int argc, char* argv[]) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   seqrec::tools::DataOptions input;
   seqrec::tools::add_data_options(app, input, /*with_weights=*/false);  // --weights: the task weights here
-  app.add_option("--model", o.model, "sasrec | gru4rec | lstm")->check(CLI::IsMember({"sasrec", "gru4rec", "lstm"}));
+  app.add_option("--model", o.model, "the encoder: sasrec | gru4rec | lstm")->check(CLI::IsMember(encoder_names()));
   app.add_option("--maxlen", o.maxlen, "window length")->check(CLI::PositiveNumber);
   app.add_option("--dim", o.dim, "embedding dimension")->check(CLI::PositiveNumber);
   app.add_option("--blocks", o.blocks, "self-attention blocks (sasrec)")->check(CLI::PositiveNumber);
@@ -155,7 +173,7 @@ int main(int argc, char* argv[]) {
   app.add_option("--users", o.users, "MovieLens-100K u.user for --context user (default ml-100k/u.user)");
   app.add_option("--combinator", o.combinator,
                  "how the task losses combine (default uncertainty; weighted when --weights is given)")
-      ->check(CLI::IsMember({"sum", "weighted", "uncertainty", "gradnorm", "dwa"}));
+      ->check(CLI::IsMember(combinator_names()));
   app.add_option("--weights", o.weights, "task weights for --combinator weighted, e.g. 1,0.5 (next item first)")
       ->delimiter(',')
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -312,7 +330,7 @@ int main(int argc, char* argv[]) {
     const auto t0 = Clock::now();
     const auto data = seqrec::tools::read_data(input, {}, o.json_only);
     if (!o.json_only) std::fprintf(stderr, "read %s in %.2f s\n", data.source.c_str(), seconds_since(t0));
-    return dispatch(o, data);
+    return dispatch(o, data, std::make_index_sequence<seqrec::tools::encoder_kinds.size()>{});
   } catch (const seqrec::Error& e) {
     std::fprintf(stderr, "seqrec-train: %s\n", e.what());
     return 1;

@@ -49,21 +49,10 @@ nlohmann::json blend_report(const Options& o, Model& model, Completion& completi
   completion.fit(space, data::with_held_out(split, false));
   model.set_scoring_windows(space, valid_windows, o.eval_batch);
   const auto valid_cands = candidates(split.evaluated_users, vt);
-  c::BlendOptions best;
-  double best_ndcg = -1;
-  for (double amin : {0.0, 0.25, 0.5, 0.75})
-    for (double amax : {0.75, 0.9, 1.0})
-      for (double half : {1.0, 4.0, 16.0}) {
-        if (amax < amin) continue;
-        c::BlendOptions bo;
-        bo.alpha_min = amin;
-        bo.alpha_max = amax;
-        bo.half_length = half;
-        blend.set_options(bo);
-        const double v = ev.evaluate(space, blend, valid_cands, {10}).ndcg_at(10);
-        if (v > best_ndcg) best_ndcg = v, best = bo;
-      }
-  blend.set_options(best);
+  const auto chosen =
+      c::choose_blend_options(blend, [&](auto& b) { return ev.evaluate(space, b, valid_cands, {10}).ndcg_at(10); });
+  const auto& best = chosen.options;
+  const double best_ndcg = chosen.value;
   // Test: the strategy refitted with the validation items; the three scorers on the same candidates.
   completion.fit(space, data::with_held_out(split, true));
   model.set_scoring_windows(space, test_windows, o.eval_batch);

@@ -13,6 +13,9 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <string_view>
+#include <utility>
+
 namespace seqrec::tools {
 
 template <class T, EncoderKind E>
@@ -49,6 +52,13 @@ template <class T>
 struct EncoderOf<T, EncoderKind::lstm> : RecurrentEncoderOf<T, sequence::Lstm<T, Kokkos::DefaultExecutionSpace>> {
   static constexpr const char* name = "lstm";
 };
+
+template <std::size_t... I>
+constexpr bool encoder_names_match(std::index_sequence<I...>) {
+  return ((std::string_view(EncoderOf<float, encoder_kinds[I].first>::name) == encoder_kinds[I].second) && ...);
+}
+static_assert(encoder_names_match(std::make_index_sequence<encoder_kinds.size()>{}),
+              "seqrec-train: EncoderOf<T, E>::name must be what encoder_kinds (options.hpp) calls E");
 
 // The plain model: one type per encoder and scalar whatever --loss names (the loss is chosen at run time, so
 // the training loop and the evaluation are compiled once per encoder, not once per loss).

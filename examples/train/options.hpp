@@ -11,11 +11,13 @@
 #include <seqrec/dist/communicator.hpp>
 #endif
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace seqrec::tools {
@@ -119,8 +121,11 @@ struct Reference {
 };
 std::optional<Reference> paper_reference(const std::string& data, const std::string& model);
 
-// The encoders --model names.
+// The encoders --model names, in one list that the --model check, its help and the dispatch read
+// (EncoderOf<T, E>::name, encoders.hpp, is checked against it).
 enum class EncoderKind { sasrec, gru4rec, lstm };
+inline constexpr std::array<std::pair<EncoderKind, const char*>, 3> encoder_kinds{
+    {{EncoderKind::sasrec, "sasrec"}, {EncoderKind::gru4rec, "gru4rec"}, {EncoderKind::lstm, "lstm"}}};
 
 // The variants, one translation unit per encoder each (examples/train/<variant>.cpp). `data` is the whole
 // data set as read; each variant splits it.

@@ -73,8 +73,7 @@ namespace seqrec {
 template <std::size_t K>
 class RuntimeCombinator {
  public:
-  using Variant = std::variant<losses::Sum<K>, losses::Weighted<K>, losses::UncertaintyWeighting<K>,
-                               losses::GradNorm<K>, losses::DynamicWeightAverage<K>>;
+  using Variant = variant_of_t<losses::Combinators<K>>;
   static constexpr std::size_t num_tasks = K;
   static constexpr bool needs_grad_norms = true;
 
@@ -82,29 +81,21 @@ class RuntimeCombinator {
   template <class C>
   explicit RuntimeCombinator(C c) : c_(std::move(c)) {}
 
-  // name: sum | weighted | uncertainty | gradnorm | dwa; `weights` only for weighted (empty: all 1). `kinds`
-  // matters to uncertainty only: a regression task's loss is scaled by 1/(2σ²), a classification's by 1/σ².
+  // name: one of losses::Combinators (sum | weighted | uncertainty | gradnorm | dwa); `weights` only for weighted
+  // (empty: all 1). `kinds` matters to uncertainty only: a regression task's loss is scaled by 1/(2σ²), a
+  // classification's by 1/σ². An unknown name throws with the list, never a fallback.
   static RuntimeCombinator make(const std::string& name, const std::vector<double>& weights = {},
                                 std::optional<std::array<losses::TaskKind, K>> kinds = std::nullopt) {
     SEQREC_REQUIRE(weights.empty() || name == "weighted", "combinator ", name,
                    " learns or fixes its own weights; explicit weights need the weighted combinator");
-    if (name == "sum") return RuntimeCombinator(losses::Sum<K>());
-    if (name == "weighted") {
-      losses::TaskValues<K> w;
-      w.fill(1.0);
-      if (!weights.empty()) {
-        SEQREC_REQUIRE(weights.size() == K, "weighted combinator: ", weights.size(), " weights for ", K, " tasks");
-        std::copy(weights.begin(), weights.end(), w.begin());
-      }
-      return RuntimeCombinator(losses::Weighted<K>(w));
-    }
-    if (name == "uncertainty")
-      return RuntimeCombinator(kinds ? losses::UncertaintyWeighting<K>(*kinds, 1e-2)
-                                     : losses::UncertaintyWeighting<K>());
-    if (name == "gradnorm") return RuntimeCombinator(losses::GradNorm<K>());
-    if (name == "dwa") return RuntimeCombinator(losses::DynamicWeightAverage<K>());
-    SEQREC_THROW(Errc::invalid_argument, "unknown combinator '", name,
-                 "' (sum, weighted, uncertainty, gradnorm or dwa)");
+    std::optional<RuntimeCombinator> out;
+    for_each_type(losses::Combinators<K>{}, [&](auto id) {
+      if (name != decltype(id)::type::key) return false;
+      out.emplace(RuntimeCombinator(losses::make_combinator(id, weights, kinds)));
+      return true;
+    });
+    SEQREC_REQUIRE(out.has_value(), "unknown combinator '", name, "' (", losses::combinator_names<K>(), ")");
+    return std::move(*out);
   }
 
   bool grad_norms_needed() const { return std::holds_alternative<losses::GradNorm<K>>(c_); }

@@ -170,3 +170,26 @@ TEMPLATE_TEST_CASE("Blend at alpha 1 ranks as the sequence model, at alpha 0 as 
 }
 
 }  // namespace seqrec::test
+
+TEST_CASE("the blend weights' search takes the grid point with the best metric and sets it", "[completion][blend]") {
+  struct FakeBlend {
+    seqrec::completion::BlendOptions options;
+    int calls = 0;
+    void set_options(const seqrec::completion::BlendOptions& o) { options = o, ++calls; }
+  } blend;
+  // Peaks at alpha_min .25, alpha_max .9, half length 4 (a point inside the grid).
+  auto metric = [](const FakeBlend& b) {
+    const auto& o = b.options;
+    return 1.0 - std::abs(o.alpha_min - 0.25) - std::abs(o.alpha_max - 0.9) - std::abs(o.half_length - 4.0) / 16;
+  };
+  const auto chosen = seqrec::completion::choose_blend_options(blend, metric);
+  CHECK(chosen.options.alpha_min == 0.25);
+  CHECK(chosen.options.alpha_max == 0.9);
+  CHECK(chosen.options.half_length == 4.0);
+  CHECK(chosen.value == Approx(1.0));
+  CHECK(blend.options.alpha_min == 0.25);     // the chosen point is the blend's
+  CHECK(blend.calls == 4 * 3 * 3 + 1);  // every point (alpha_max >= alpha_min throughout), then the chosen one
+  seqrec::completion::BlendGrid empty;
+  empty.half_length.clear();
+  CHECK_THROWS_AS(seqrec::completion::choose_blend_options(blend, metric, empty), seqrec::Error);
+}

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace seqrec::completion {
 
@@ -207,5 +208,38 @@ class Blend {
   BlendOptions options_;
   mutable View2<T, Space> work_;
 };
+
+// The blend weights' search: every point of a small grid is scored by `metric(blend)` (the caller's validation
+// metric, e.g. NDCG@10 of the blend on validation candidates) and the best is set on the blend and returned.
+struct BlendGrid {
+  std::vector<double> alpha_min{0.0, 0.25, 0.5, 0.75};
+  std::vector<double> alpha_max{0.75, 0.9, 1.0};
+  std::vector<double> half_length{1.0, 4.0, 16.0};
+};
+struct BlendChoice {
+  BlendOptions options;
+  double value = -1;  // the metric of the chosen point
+};
+
+template <class B, class Metric>
+BlendChoice choose_blend_options(B& blend, Metric&& metric, const BlendGrid& grid = {}) {
+  SEQREC_REQUIRE(!grid.alpha_min.empty() && !grid.alpha_max.empty() && !grid.half_length.empty(),
+                 "choose_blend_options: the grid is empty");
+  BlendChoice best;
+  for (double amin : grid.alpha_min)
+    for (double amax : grid.alpha_max)
+      for (double half : grid.half_length) {
+        if (amax < amin) continue;
+        BlendOptions bo;
+        bo.alpha_min = amin;
+        bo.alpha_max = amax;
+        bo.half_length = half;
+        blend.set_options(bo);
+        const double v = metric(blend);
+        if (v > best.value) best = {bo, v};
+      }
+  blend.set_options(best.options);
+  return best;
+}
 
 }  // namespace seqrec::completion

@@ -24,6 +24,7 @@
 
 #include <seqrec/core/concepts.hpp>
 #include <seqrec/core/error.hpp>
+#include <seqrec/core/type_list.hpp>
 #include <seqrec/core/view.hpp>
 
 #include <Kokkos_Core.hpp>
@@ -35,9 +36,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <optional>
 #include <ratio>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace seqrec::losses {
@@ -186,7 +189,8 @@ class Sum {
  public:
   static constexpr std::size_t num_tasks = K;
   static constexpr bool needs_grad_norms = false;
-  std::string name() const { return "sum"; }
+  static constexpr const char* key = "sum";  // what --combinator calls it (combinator_list below)
+  std::string name() const { return key; }
   TaskValues<K> weights() const {
     TaskValues<K> w;
     w.fill(1.0);
@@ -208,7 +212,8 @@ class Weighted {
   Weighted() { w_.fill(1.0); }
   explicit Weighted(const TaskValues<K>& w) { set_weights(w); }
 
-  std::string name() const { return "weighted"; }
+  static constexpr const char* key = "weighted";  // what --combinator calls it (combinator_list below)
+  std::string name() const { return key; }
   void set_weights(const TaskValues<K>& w) {
     for (std::size_t k = 0; k < K; ++k)
       SEQREC_REQUIRE(std::isfinite(w[k]) && w[k] >= 0, "Weighted: weight of task ", k, " must be finite and >= 0, got ",
@@ -281,7 +286,8 @@ class UncertaintyWeighting {
     grad_.fill(0.0);
   }
 
-  std::string name() const { return "uncertainty"; }
+  static constexpr const char* key = "uncertainty";  // what --combinator calls it (combinator_list below)
+  std::string name() const { return key; }
   TaskValues<K> weights() const {
     TaskValues<K> w;
     for (std::size_t k = 0; k < K; ++k) w[k] = a_[k] * std::exp(-s_[k]);
@@ -345,7 +351,8 @@ class GradNorm {
     w_.fill(1.0);
   }
 
-  std::string name() const { return "gradnorm"; }
+  static constexpr const char* key = "gradnorm";  // what --combinator calls it (combinator_list below)
+  std::string name() const { return key; }
   TaskValues<K> weights() const { return w_; }
   double alpha() const { return alpha_; }
   bool started() const { return started_; }
@@ -423,7 +430,8 @@ class DynamicWeightAverage {
     w_.fill(1.0);
   }
 
-  std::string name() const { return "dwa"; }
+  static constexpr const char* key = "dwa";  // what --combinator calls it (combinator_list below)
+  std::string name() const { return key; }
   TaskValues<K> weights() const { return w_; }
   double temperature() const { return temperature_; }
   index_t epochs_seen() const { return epochs_; }
@@ -474,5 +482,47 @@ static_assert(check_loss_combinator<FixedWeights<std::ratio<1>, std::ratio<1, 2>
 static_assert(check_loss_combinator<UncertaintyWeighting<2>>());
 static_assert(check_loss_combinator<GradNorm<2>>());
 static_assert(check_loss_combinator<DynamicWeightAverage<2>>());
+
+// The run-time combinators as one type list: what --combinator names and RuntimeCombinator holds (multitask_
+// recommender.hpp). A new combinator: its class with a static `key`, one line here, and a make_combinator overload if
+// it takes parameters.
+template <std::size_t K>
+using Combinators = TypeList<Sum<K>, Weighted<K>, UncertaintyWeighting<K>, GradNorm<K>, DynamicWeightAverage<K>>;
+
+// "sum, weighted, ... or dwa".
+template <std::size_t K>
+std::string combinator_names() {
+  std::string out;
+  std::size_t i = 0;
+  for_each_type(Combinators<K>{}, [&](auto id) {
+    if (i) out += i + 1 == Combinators<K>::size ? " or " : ", ";
+    out += decltype(id)::type::key;
+    ++i;
+  });
+  return out;
+}
+
+// How each is made from the run-time options: explicit weights (weighted only; empty: all 1) and the tasks' kinds
+// (uncertainty scales a regression task's loss by 1/(2 sigma^2), a classification's by 1/sigma^2).
+template <class C, std::size_t K>
+C make_combinator(std::type_identity<C>, const std::vector<double>&, const std::optional<std::array<TaskKind, K>>&) {
+  return C();
+}
+template <std::size_t K>
+Weighted<K> make_combinator(std::type_identity<Weighted<K>>, const std::vector<double>& weights,
+                            const std::optional<std::array<TaskKind, K>>&) {
+  TaskValues<K> w;
+  w.fill(1.0);
+  if (!weights.empty()) {
+    SEQREC_REQUIRE(weights.size() == K, "weighted combinator: ", weights.size(), " weights for ", K, " tasks");
+    std::copy(weights.begin(), weights.end(), w.begin());
+  }
+  return Weighted<K>(w);
+}
+template <std::size_t K>
+UncertaintyWeighting<K> make_combinator(std::type_identity<UncertaintyWeighting<K>>, const std::vector<double>&,
+                                        const std::optional<std::array<TaskKind, K>>& kinds) {
+  return kinds ? UncertaintyWeighting<K>(*kinds, 1e-2) : UncertaintyWeighting<K>();
+}
 
 }  // namespace seqrec::losses
