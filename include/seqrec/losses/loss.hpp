@@ -42,10 +42,13 @@ concept CatalogueLoss = Component<L> && requires(const L& l, const typename L::e
   { L::name } -> std::convertible_to<const char*>;
 };
 
-// A loss chosen at run time: visit(f) calls f with the loss it holds (a CandidateLoss or a CatalogueLoss).
+// A loss chosen at run time: visit(f) calls f with the loss it holds (a CandidateLoss or a CatalogueLoss), one of
+// the std::variant it exposes as variant_type. (Checked through the variant, not through a lambda in a
+// requires-expression, which nvcc does not take.)
 template <class L>
 concept VisitableLoss = Component<L> && requires(const L& l) {
-  l.visit([](const auto&) { return LossValue{}; });
+  typename L::variant_type;
+  { l.get() } -> std::convertible_to<const typename L::variant_type&>;
 };
 
 template <class L>
