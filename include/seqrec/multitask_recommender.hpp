@@ -36,6 +36,7 @@
 #include <seqrec/data/batch.hpp>
 #include <seqrec/data/interactions.hpp>
 #include <seqrec/heads/attribute_head.hpp>
+#include <seqrec/heads/aux_task.hpp>
 #include <seqrec/heads/aux_tasks.hpp>
 #include <seqrec/heads/dot_product.hpp>
 #include <seqrec/heads/joint_tasks.hpp>
@@ -132,6 +133,8 @@ namespace detail {
 // The auxiliary tasks as a tuple (AttributeTask when none is named), their names and their data.
 template <class Encoder, class... Aux>
 struct AuxTasks {
+  static_assert((heads::check_aux_task<Aux, typename Encoder::scalar_type, typename Encoder::execution_space>() &&
+                 ...));
   using type = std::tuple<Aux...>;
 };
 template <class Encoder>

@@ -3,6 +3,7 @@
 // Without any of them the file compiles (concepts/control), so each failure is the broken piece's.
 #include <seqrec/heads/dot_product.hpp>
 #include <seqrec/losses/binary_cross_entropy.hpp>
+#include <seqrec/multitask_recommender.hpp>
 #include <seqrec/sequence/gru.hpp>
 #include <seqrec/sequence/recurrent_encoder.hpp>
 #include <seqrec/sequence/sasrec_encoder.hpp>
@@ -55,6 +56,12 @@ struct OptimizerWithoutConfig {
   using memory_space = Space::memory_space;
 };
 
+// An auxiliary task whose loss gradient the combinator cannot reach.
+struct TaskWithoutUpstream : seqrec::heads::AttributeTask<T, Space> {
+  using seqrec::heads::AttributeTask<T, Space>::AttributeTask;
+  void upstream() const = delete;
+};
+
 }  // namespace
 
 #if defined(SEQREC_BROKEN_LOSS)
@@ -67,7 +74,15 @@ template class seqrec::SequentialRecommender<EncoderWithoutDim>;
 template class seqrec::sequence::RecurrentEncoder<LayerWithoutWorkspace>;
 #elif defined(SEQREC_BROKEN_OPTIMIZER)
 template class seqrec::SequentialRecommender<Encoder, Head, Loss, OptimizerWithoutConfig>;
+#elif defined(SEQREC_BROKEN_AUX_TASK)
+template class seqrec::MultiTaskRecommender<Encoder, seqrec::losses::UncertaintyWeighting<2>, TaskWithoutUpstream>;
 #else
+static_assert(seqrec::heads::AuxTask<seqrec::heads::AttributeTask<T, Space>, T, Space> &&
+              seqrec::heads::AuxTask<seqrec::heads::RatingTask<T, Space>, T, Space> &&
+              seqrec::heads::AuxTask<seqrec::heads::ItemItemTask<T, Space>, T, Space> &&
+              seqrec::heads::AuxTask<seqrec::heads::UserUserTask<T, Space>, T, Space>);
+static_assert(!seqrec::heads::AuxTask<TaskWithoutUpstream, T, Space> &&
+              !seqrec::heads::AuxTask<seqrec::heads::AttributeTask<double, Space>, T, Space>);
 static_assert(seqrec::heads::Head<Head> && seqrec::losses::Loss<Loss> && seqrec::SequenceEncoder<Encoder>);
 static_assert(seqrec::sequence::RecurrentLayer<seqrec::sequence::Gru<T, Space> >);
 static_assert(seqrec::train::ModelOptimizer<seqrec::train::Adam<T, Space> >);

@@ -3,6 +3,7 @@
 // losses::Losses is trained here without another line. Also: the statically typed model and the run-time loss agree
 // to the bit on Serial, and a catalogue loss taken in blocks gives the same step as in one block.
 #include "support/backends.hpp"
+#include "support/ring_walks.hpp"
 
 #include <seqrec/core/type_list.hpp>
 #include <seqrec/data/batch.hpp>
@@ -26,19 +27,7 @@ namespace {
 
 using seqrec::index_t;
 
-// 200 users walk the item ring 1..120 one step at a time from a random start: the next item is always the
-// current one + 1, which a sequence model must learn and a popularity model cannot.
-seqrec::data::Interactions ring_walks() {
-  seqrec::data::Interactions x;
-  seqrec::RandomStream rs(77, 0);
-  const int items = 120;
-  for (int u = 0; u < 200; ++u) {
-    const int start = int(rs.below(2 * u, items)), len = 6 + int(rs.below(2 * u + 1, 8));
-    for (int k = 0; k < len; ++k) x.push_back(x.users.insert(u), x.items.insert(1 + (start + k) % items), 1.0f, k);
-  }
-  x.sort_chronological();
-  return x;
-}
+using seqrec::test::ring_walks;
 
 enum class Enc { sasrec, gru, lstm };
 
@@ -92,48 +81,9 @@ seqrec::RecommenderConfig config() {
   return cfg;
 }
 
-struct Outcome {
-  std::vector<double> losses;
-  double hr10 = 0, full_hr10 = 0;
-};
-
 template <class Model, class Space>
-Outcome train_and_test(Model& model, const seqrec::data::Interactions& x, int epochs) {
-  Space space;
-  const auto split = seqrec::data::leave_one_out(x);
-  auto history = seqrec::data::make_user_history(space, split.train_sequences);
-  seqrec::data::SequenceBatcher<Space> batcher(space, split.train_sequences,
-                                               seqrec::data::UniformNegativeSampler<Space>(history));
-  seqrec::data::EpochShuffler<Space> shuffler(
-      space, seqrec::data::EpochShuffler<Space>::trainable_users(split.train_sequences), 5);
-  seqrec::data::SequenceBatch<Space> batch(space, kBatch, model.maxlen(), kNegatives);
-  Outcome out;
-  for (int e = 0; e < epochs; ++e) {
-    shuffler.shuffle(space, e);
-    double sum = 0;
-    for (index_t b = 0; b < shuffler.num_batches(kBatch); ++b) {
-      batcher.build(space, shuffler.batch(b, kBatch), batch, seqrec::RandomStream(7, e * 1000 + b));
-      sum += model.train_step(space, batch, model.random().next()).value;
-    }
-    out.losses.push_back(sum / shuffler.num_batches(kBatch));
-  }
-  seqrec::data::Interactions tv = split.train;
-  for (auto u : split.evaluated_users) tv.push_back(u, split.valid_item(u), 1.0f, 1 << 30);
-  tv.sort_chronological();
-  const auto scoring = seqrec::data::Sequences::from(tv);
-  model.set_scoring_windows(space, scoring, 64);
-  std::vector<seqrec::id_t> targets;
-  for (auto u : split.evaluated_users) targets.push_back(split.test_item(u));
-  auto users = seqrec::eval::select_users(space, split.evaluated_users, targets);
-  seqrec::eval::SampledOptions opt;
-  opt.num_negatives = 50;
-  auto cands = seqrec::eval::make_sampled_candidates(
-      space, users, seqrec::eval::make_history(space, seqrec::data::Sequences::from(x)), opt);
-  seqrec::eval::SampledEvaluator<typename Model::scalar_type, Space> evaluator(space, 51, 64);
-  out.hr10 = evaluator.evaluate(space, model, cands, {10}).hr_at(10);
-  out.full_hr10 =
-      seqrec::eval::evaluate_full(space, model, users, seqrec::eval::make_history(space, scoring), 64, {10}).hr_at(10);
-  return out;
+seqrec::test::TrainOutcome train_and_test(Model& model, const seqrec::data::Interactions& x, int epochs) {
+  return seqrec::test::train_and_test<Model, Space>(model, x, epochs, kBatch, kNegatives);
 }
 
 using seqrec::test::Serial_double;

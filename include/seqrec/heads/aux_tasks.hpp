@@ -12,6 +12,8 @@
 //   AttributeTask  the next item's attributes, multi-label BCE (Beauty attributes, MovieLens genres)
 //   RatingTask     the next item's rating, regression (MovieLens ratings: the interactions' weights)
 //   ItemItemTask, UserUserTask: heads/joint_tasks.hpp
+//
+// MultiTaskRecommender checks each task against heads::AuxTask (heads/aux_task.hpp).
 #pragma once
 
 #include <seqrec/core/concepts.hpp>
