@@ -217,8 +217,11 @@ int main(int argc, char* argv[]) {
   // the whole catalogue touches every row.
   if (o.loss == "ce" && o.distributed == "data-parallel")
     return fail("--loss ce does not combine with --distributed data-parallel (it updates every item row)");
-  if (o.loss != "bce" && (!o.aux.empty() || !o.context.empty()))
-    return fail("--loss " + o.loss + " takes the plain model; --aux and --context train with bce");
+  // The multi-task and context models train on the sampled candidates (the combinator weights their gradient, the
+  // context gates each one).
+  if (o.loss == "ce" && (!o.aux.empty() || !o.context.empty()))
+    return fail("--loss ce takes the plain model; --aux and --context take a loss over sampled candidates (" +
+                Losses::names() + " but ce)");
 
   if (!o.aux.empty() || !o.attributes.empty() || !o.combinator.empty() || !o.weights.empty()) {
     if (o.aux.empty()) return fail("--attributes, --combinator and --weights need --aux");

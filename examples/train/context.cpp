@@ -24,8 +24,9 @@ int train_context(const Options& o, const data::Interactions& data) {
     std::fprintf(stderr, "context %s: %lld fields, %lld values\n", o.context.c_str(), (long long)schema.num_fields(),
                  (long long)schema.total());
   const auto split = data::leave_one_out(data);
-  ContextRecommender<typename Enc::type> model(space, data.num_items(), recommender_config(o, data), o.seed,
-                                               std::move(table), split.train_sequences, Enc::factory(o));
+  ContextRecommender<typename Enc::type, losses::RuntimeLoss<float, Space>> model(
+      space, data.num_items(), recommender_config(o, data), o.seed, std::move(table), split.train_sequences,
+      Enc::factory(o), 0, loss_from<float>(o, data.num_items()));
   return run(o, data, model, Enc::name);
 }
 

@@ -1,6 +1,7 @@
 // seqrec-train --aux item-item and/or --aux user-user: the joint embedding tasks beside the next item (main()
 // puts item-item first when both are given). Instantiated for the three encoders.
 #include "encoders.hpp"
+#include "multitask_model.hpp"
 #include "run.hpp"
 
 #include <seqrec/heads/joint_tasks.hpp>
@@ -22,20 +23,21 @@ int train_joint(const Options& o, const data::Interactions& data) {
   const typename ItemItem::Options io{o.joint_window, o.joint_negatives};
   if (o.aux.size() == 2) {
     using Combinator = RuntimeCombinator<3>;
-    MultiTaskRecommender<typename Enc::type, Combinator, ItemItem, UserUser> model(
+    MultiTaskModelOf<T, E, Combinator, ItemItem, UserUser> model(
         space, data.num_items(), cfg, o.seed, std::tuple{io, split.train_sequences},
-        Combinator::make(combinator, o.weights), Enc::factory(o));
+        Combinator::make(combinator, o.weights), Enc::factory(o), {.loss = loss_from<T>(o, data.num_items())});
     return run(o, data, model, Enc::name);
   }
   using Combinator = RuntimeCombinator<2>;
   if (o.aux[0] == "item-item") {
-    MultiTaskRecommender<typename Enc::type, Combinator, ItemItem> model(
-        space, data.num_items(), cfg, o.seed, io, Combinator::make(combinator, o.weights), Enc::factory(o));
+    MultiTaskModelOf<T, E, Combinator, ItemItem> model(space, data.num_items(), cfg, o.seed, io,
+                                                       Combinator::make(combinator, o.weights), Enc::factory(o),
+                                                       {.loss = loss_from<T>(o, data.num_items())});
     return run(o, data, model, Enc::name);
   }
-  MultiTaskRecommender<typename Enc::type, Combinator, UserUser> model(
-      space, data.num_items(), cfg, o.seed, split.train_sequences, Combinator::make(combinator, o.weights),
-      Enc::factory(o));
+  MultiTaskModelOf<T, E, Combinator, UserUser> model(space, data.num_items(), cfg, o.seed, split.train_sequences,
+                                                     Combinator::make(combinator, o.weights), Enc::factory(o),
+                                                     {.loss = loss_from<T>(o, data.num_items())});
   return run(o, data, model, Enc::name);
 }
 

@@ -2,6 +2,7 @@
 // genres, multi-label; its rating, regression) on one encoder, combined by --combinator. Instantiated for
 // the three encoders.
 #include "encoders.hpp"
+#include "multitask_model.hpp"
 #include "run.hpp"
 
 #include <seqrec/data/attributes.hpp>
@@ -20,11 +21,11 @@ int train_multitask(const Options& o, const data::Interactions& data) {
   const std::string combinator = o.combinator_or_default();
   if (o.aux[0] == "rating") {  // the data's weights are the ratings
     const auto split = data::leave_one_out(data);
-    MultiTaskRecommender<typename Enc::type, Combinator, heads::RatingTask<T, Space>> model(
+    MultiTaskModelOf<T, E, Combinator, heads::RatingTask<T, Space>> model(
         space, data.num_items(), cfg, o.seed, split.train_sequences,
         Combinator::make(combinator, o.weights,
                          std::array{losses::TaskKind::classification, losses::TaskKind::regression}),
-        Enc::factory(o));
+        Enc::factory(o), {.loss = loss_from<T>(o, data.num_items())});
     if (!o.json_only) std::fprintf(stderr, "rating: mean training rating %.3f\n", model.aux().mean_rating());
     return run(o, data, model, Enc::name);
   }
@@ -34,8 +35,9 @@ int train_multitask(const Options& o, const data::Interactions& data) {
     std::fprintf(stderr, "%s: %lld of %lld items have some of %lld attributes (%lld file items skipped)\n",
                  o.aux[0].c_str(), (long long)attributes.covered_items(), (long long)data.num_items(),
                  (long long)attributes.num_attributes(), (long long)attributes.skipped_items);
-  MultiTaskRecommender<typename Enc::type, Combinator> model(space, data.num_items(), cfg, o.seed, attributes,
-                                                             Combinator::make(combinator, o.weights), Enc::factory(o));
+  MultiTaskModelOf<T, E, Combinator, heads::AttributeTask<T, Space>> model(
+      space, data.num_items(), cfg, o.seed, attributes, Combinator::make(combinator, o.weights), Enc::factory(o),
+      {.loss = loss_from<T>(o, data.num_items())});
   return run(o, data, model, Enc::name);
 }
 

@@ -49,9 +49,9 @@ template <class Encoder,
 class ContextRecommender : public ModelCore<Encoder> {
   using Core = ModelCore<Encoder>;
   static_assert(losses::check_loss<Loss>());
-  static_assert(losses::CandidateLoss<Loss>,
+  static_assert(!losses::CatalogueLoss<Loss>,
                 "seqrec: ContextRecommender trains on sampled candidates (the context gates each one): a candidate "
-                "loss (losses/loss.hpp)");
+                "loss (losses/loss.hpp), or a RuntimeLoss holding one");
 
  public:
   using scalar_type = typename Encoder::scalar_type;
@@ -88,6 +88,7 @@ class ContextRecommender : public ModelCore<Encoder> {
       hl(u) = train.length(u);
     }
     Kokkos::deep_copy(space, train_lengths_, hl);
+    this->require_candidate_loss(loss_, "the context head gates each sampled candidate");
     RandomSource head_rng(this->rng_.stream(context_init_stream).bits(0));
     head_.init(space, head_rng);
     this->finish(space);
@@ -110,7 +111,7 @@ class ContextRecommender : public ModelCore<Encoder> {
     this->ensure_candidate_buffers(space);
     pack_context(space, batch);
     head_.forward(space, this->hidden_, ctx_, this->cand_, this->scores_, items, head_ws_);
-    const auto loss = loss_.forward_backward(space, this->scores_, this->cand_, this->dscores_);
+    const auto loss = Core::candidate_loss(space, loss_, this->scores_, this->cand_, this->dscores_);
     this->require_finite_loss(space, loss.value);
     head_.backward(space, this->hidden_, ctx_, this->cand_, this->dscores_, this->dhidden_, items, head_ws_);
     this->backward_encoder(space, batch, step);

@@ -73,6 +73,15 @@ struct ItemFeatureInput {
   bool with_embedding = true;  // E + P(X); false: P(X) alone (no per-item free parameters)
 };
 
+// The configured policies of a model (default-constructed when not given; the optimizer's configuration defaults to
+// RecommenderConfig::adam for Adam): `{.loss = seqrec::losses::BprMax<float, Space>(0.5f)}`.
+template <class Head, class Loss, class OptimizerConfig>
+struct ModelPolicies {
+  Loss loss{};
+  Head head{};
+  std::optional<OptimizerConfig> optimizer{};
+};
+
 template <class Encoder,
           class Optimizer = train::Adam<typename Encoder::scalar_type, typename Encoder::execution_space>>
 class ModelCore {
@@ -281,6 +290,30 @@ class ModelCore {
           tgt(r) = target;
           for (index_t j = 0; j < n; ++j) cand(r, 1 + j) = target == 0 ? 0 : negs(b, t, j);
         });
+  }
+
+  // The value and gradient of a loss over the sampled candidates: a CandidateLoss, or a VisitableLoss (RuntimeLoss)
+  // holding one, which models that train on candidates only check with require_candidate_loss when built.
+  template <class L>
+  static losses::LossValue candidate_loss(const Space& space, const L& loss, View2<const T, Space> scores,
+                                          View2<const id_t, Space> cand, rows_type dscores) {
+    if constexpr (losses::VisitableLoss<L>)
+      return loss.visit([&](const auto& l) -> losses::LossValue {
+        if constexpr (losses::CandidateLoss<std::remove_cvref_t<decltype(l)>>)
+          return l.forward_backward(space, scores, cand, dscores);
+        else
+          return {};  // refused by require_candidate_loss
+      });
+    else
+      return loss.forward_backward(space, scores, cand, dscores);
+  }
+  template <class L>
+  void require_candidate_loss(const L& loss, const char* why) const {
+    static_assert(losses::CandidateLoss<L> || losses::VisitableLoss<L>, "seqrec: this model takes a candidate loss");
+    if constexpr (losses::VisitableLoss<L>)
+      SEQREC_REQUIRE(loss.visit([](const auto& l) { return losses::CandidateLoss<std::remove_cvref_t<decltype(l)>>; }),
+                     who_, ": the next-item loss must score the sampled candidates (", loss.name(),
+                     " is a catalogue loss; ", why, ")");
   }
 
   // The next-item loss of the packed step with `head` and `loss` (a CandidateLoss over the sampled candidates, or

@@ -11,6 +11,10 @@
 //
 // With one auxiliary task, aux_data is that task's data_type; with several, a std::tuple of them in task order.
 //
+// MultiTaskRecommender is the common form of MultiTaskModel<Encoder, Combinator, std::tuple<Aux...>, Head, Loss,
+// Optimizer>, whose head, next-item loss (any candidate loss, or a RuntimeLoss holding one) and optimizer are
+// policies passed as in SequentialRecommender: `Model model(..., make_encoder, {.loss = BprMax<float, Space>(.5f)})`.
+//
 // Per step each task's upstream gradient (dscores, the auxiliary task's upstream()) is scaled by its current weight
 // before both heads back-propagate into the shared dhidden; the combinator then learns (update) and, at the end of an
 // epoch, end_epoch() hands it the epoch's mean task losses. Scoring (score, score_all, set_scoring_windows) is the
@@ -133,18 +137,20 @@ namespace detail {
 // The auxiliary tasks as a tuple (AttributeTask when none is named), their names and their data.
 template <class Encoder, class... Aux>
 struct AuxTasks {
-  static_assert((heads::check_aux_task<Aux, typename Encoder::scalar_type, typename Encoder::execution_space>() &&
-                 ...));
   using type = std::tuple<Aux...>;
 };
 template <class Encoder>
 struct AuxTasks<Encoder> {
   using type = std::tuple<heads::AttributeTask<typename Encoder::scalar_type, typename Encoder::execution_space>>;
 };
-template <class Tuple>
-struct AuxTraits;
-template <class... A>
-struct AuxTraits<std::tuple<A...>> {
+template <class Tuple, class T, class Space>
+struct AuxTraits {
+  static_assert(sizeof(Tuple) == 0, "seqrec: MultiTaskModel's Tasks is a std::tuple of auxiliary tasks");
+};
+template <class... A, class T, class Space>
+struct AuxTraits<std::tuple<A...>, T, Space> {
+  static_assert(sizeof...(A) > 0, "seqrec: MultiTaskModel needs at least one auxiliary task");
+  static_assert((heads::check_aux_task<A, T, Space>() && ...));
   static constexpr std::array<const char*, 1 + sizeof...(A)> names{"next_item", A::name...};
   static constexpr std::array<losses::TaskKind, 1 + sizeof...(A)> kinds{losses::TaskKind::classification, A::kind...};
   static constexpr bool hidden_gradients = (A::has_hidden_gradient && ...);
@@ -153,12 +159,23 @@ struct AuxTraits<std::tuple<A...>> {
 };
 }  // namespace detail
 
-template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>, class... Aux>
-class MultiTaskRecommender : public ModelCore<Encoder> {
-  using Core = ModelCore<Encoder>;
+// The general form: Tasks a std::tuple of auxiliary tasks; Head, Loss and Optimizer policies as in
+// SequentialRecommender. The next-item loss scores sampled candidates: a CandidateLoss, or a RuntimeLoss holding one.
+template <class Encoder, class Combinator, class Tasks,
+          class Head = heads::DotProduct<typename Encoder::scalar_type, typename Encoder::execution_space>,
+          class Loss = losses::BinaryCrossEntropy<typename Encoder::scalar_type, typename Encoder::execution_space>,
+          class Optimizer = train::Adam<typename Encoder::scalar_type, typename Encoder::execution_space>>
+class MultiTaskModel : public ModelCore<Encoder, Optimizer> {
+  using Core = ModelCore<Encoder, Optimizer>;
   static_assert(losses::check_loss_combinator<Combinator>());
-  using tasks_type = typename detail::AuxTasks<Encoder, Aux...>::type;
-  using traits = detail::AuxTraits<tasks_type>;
+  static_assert(heads::check_head<Head>());
+  static_assert(losses::check_loss<Loss>());
+  static_assert(
+      !losses::CatalogueLoss<Loss>,
+      "seqrec: MultiTaskModel's next-item loss scores the sampled candidates (a candidate loss); the combinator "
+      "weights that gradient, which a catalogue loss (ce) takes in blocks");
+  using tasks_type = Tasks;
+  using traits = detail::AuxTraits<tasks_type, typename Encoder::scalar_type, typename Encoder::execution_space>;
   static constexpr std::size_t num_aux = std::tuple_size_v<tasks_type>;
   static_assert(Combinator::num_tasks == 1 + num_aux,
                 "seqrec: MultiTaskRecommender's combinator must be over 1 + sizeof...(Aux) tasks (the next item, then "
@@ -169,6 +186,10 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
   using execution_space = typename Encoder::execution_space;
   using memory_space = typename execution_space::memory_space;
   using combinator_type = Combinator;
+  using head_type = Head;
+  using loss_type = Loss;
+  using typename Core::optimizer_config;
+  using Policies = ModelPolicies<Head, Loss, optimizer_config>;
   using T = scalar_type;
   using Space = execution_space;
   using rows_type = View2<T, Space>;
@@ -185,10 +206,12 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
   // AttributeTask, the training sequences (their weights are the ratings) for RatingTask and UserUserTask,
   // ItemItemTask::Options for ItemItemTask.
   template <class MakeEncoder>
-  MultiTaskRecommender(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
-                       const aux_data_type& aux_data, Combinator combinator, MakeEncoder&& make)
+  MultiTaskModel(const Space& space, index_t num_items, RecommenderConfig config, std::uint64_t seed,
+                 const aux_data_type& aux_data, Combinator combinator, MakeEncoder&& make, Policies policies = {})
       : Core(space, num_items, config, seed, std::forward<MakeEncoder>(make), "MultiTaskRecommender"),
         combinator_(std::move(combinator)),
+        head_(std::move(policies.head)),
+        loss_(std::move(policies.loss)),
         // Registered after the encoder: the next-item parameters come first, in SequentialRecommender's order.
         aux_(make_tasks(space, this->params_, config.dim, num_items, aux_data, config.batch * this->maxlen(),
                         std::make_index_sequence<num_aux>{})) {
@@ -197,8 +220,9 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
                    "the item-item task has none (it trains the item table): choose another combinator");
     // A stream the RandomSource never reaches (it counts up from 0), so every later draw matches
     // SequentialRecommender's.
+    this->require_candidate_loss(loss_, "the combinator weights the candidates' gradient");
     each_task([&](auto index, auto& task) { task.init(space, this->rng_.stream(attribute_init_stream + index)); });
-    this->finish(space);
+    this->finish(space, std::nullopt, policies.optimizer);
     epoch_sum_.fill(0.0);
     last_.fill(0.0);
   }
@@ -210,6 +234,8 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
   const auto& task() const {
     return std::get<I>(aux_);
   }
+  const Head& head() const { return head_; }
+  const Loss& loss() const { return loss_; }
   Combinator& combinator() { return combinator_; }
   const Combinator& combinator() const { return combinator_; }
   std::string combinator_name() const { return combinator_.name(); }
@@ -273,7 +299,7 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
     const auto cand = this->cand_;
     const auto targets = this->targets_;
     head_.forward(space, hidden, cand, scores, items);
-    const auto l0 = loss_.forward_backward(space, scores, cand, dscores);
+    const auto l0 = Core::candidate_loss(space, loss_, scores, cand, dscores);
     TaskValues losses{l0.value};
     each_task([&](auto index, auto& task) {
       losses[1 + index] = task.forward(space, hidden, targets, batch, items, true, task_stream(step, index)).value;
@@ -325,7 +351,7 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
     this->ensure_candidate_buffers(space);
     head_.forward(space, this->hidden_, this->cand_, this->scores_, items);
     rows_type none;
-    TaskValues losses{loss_.forward_backward(space, this->scores_, this->cand_, none).value};
+    TaskValues losses{Core::candidate_loss(space, loss_, this->scores_, this->cand_, none).value};
     each_task([&](auto index, auto& task) {
       losses[1 + index] =
           task.forward(space, this->hidden_, this->targets_, batch, items, false, task_stream(RandomStream(), index))
@@ -386,13 +412,17 @@ class MultiTaskRecommender : public ModelCore<Encoder> {
 
  private:
   Combinator combinator_;
-  heads::DotProduct<T, Space> head_;
-  losses::BinaryCrossEntropy<T, Space> loss_;
+  Head head_;
+  Loss loss_;
   tasks_type aux_;
   rows_type dhidden_aux_;
   TaskValues epoch_sum_, last_;
   double last_objective_ = 0;
   std::int64_t epoch_steps_ = 0;
 };
+
+// The common form: the next item with BCE and Adam, and the auxiliary tasks Aux... (AttributeTask when none is named).
+template <class Encoder, class Combinator = losses::UncertaintyWeighting<2>, class... Aux>
+using MultiTaskRecommender = MultiTaskModel<Encoder, Combinator, typename detail::AuxTasks<Encoder, Aux...>::type>;
 
 }  // namespace seqrec

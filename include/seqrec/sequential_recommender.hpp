@@ -56,13 +56,7 @@ class SequentialRecommender : public ModelCore<Encoder, Optimizer> {
   using head_type = Head;
   using loss_type = Loss;
 
-  // The configured policies (default-constructed when not given; the optimizer's configuration defaults to
-  // RecommenderConfig::adam for Adam).
-  struct Policies {
-    Loss loss{};
-    Head head{};
-    std::optional<optimizer_config> optimizer{};
-  };
+  using Policies = ModelPolicies<Head, Loss, optimizer_config>;
 
   // Build the encoder with `make(space, params, dim)` so it registers its parameters in this model.
   template <class MakeEncoder>

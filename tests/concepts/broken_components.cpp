@@ -75,7 +75,7 @@ template class seqrec::sequence::RecurrentEncoder<LayerWithoutWorkspace>;
 #elif defined(SEQREC_BROKEN_OPTIMIZER)
 template class seqrec::SequentialRecommender<Encoder, Head, Loss, OptimizerWithoutConfig>;
 #elif defined(SEQREC_BROKEN_AUX_TASK)
-template class seqrec::MultiTaskRecommender<Encoder, seqrec::losses::UncertaintyWeighting<2>, TaskWithoutUpstream>;
+template class seqrec::MultiTaskModel<Encoder, seqrec::losses::UncertaintyWeighting<2>, std::tuple<TaskWithoutUpstream>>;
 #else
 static_assert(seqrec::heads::AuxTask<seqrec::heads::AttributeTask<T, Space>, T, Space> &&
               seqrec::heads::AuxTask<seqrec::heads::RatingTask<T, Space>, T, Space> &&

@@ -46,6 +46,15 @@ case "$case_name" in
     run 0 "$bin/seqrec-train" --data ml-100k --model lstm --loss gbce --train-negatives 16 --epochs 1 \
       --max-eval-users 100 --json
     [ "$(json train_negatives)" = 16 ] || fail "--train-negatives 16: $(json train_negatives)"
+    # the multi-task and context models take any loss over sampled candidates; ce is refused there by name
+    run 0 "$bin/seqrec-train" --data ml-100k/u.data --format ml100k --aux genres --loss bpr --epochs 1 \
+      --max-eval-users 100 --json
+    [ "$(json loss)" = bpr ] || fail "--aux with --loss bpr: loss $(json loss)"
+    run 0 "$bin/seqrec-train" --data ml-100k --context time --loss sampled-softmax --train-negatives 8 --epochs 1 \
+      --max-eval-users 100 --json
+    [ "$(json train_negatives)" = 8 ] || fail "--context with sampled-softmax: $(json train_negatives)"
+    run 2 "$bin/seqrec-train" --data ml-100k --aux genres --loss ce --epochs 1
+    has "--loss ce takes the plain model"
     ;;
   unknown-loss)  # an unknown --loss lists the losses there are, never a fallback
     run 2 "$bin/seqrec-train" --data ml-100k --loss softmax

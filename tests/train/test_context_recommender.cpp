@@ -8,6 +8,7 @@
 #include <seqrec/data/batch.hpp>
 #include <seqrec/data/negative_sampler.hpp>
 #include <seqrec/data/split.hpp>
+#include <seqrec/losses/registry.hpp>
 #include <seqrec/sequence/gru.hpp>
 #include <seqrec/sequence/recurrent_encoder.hpp>
 #include <seqrec/sequence/sasrec_encoder.hpp>
@@ -269,4 +270,28 @@ TEST_CASE("context recommender: clear errors", "[train][context][recommender]") 
   seqrec::View2<float, Space> scores("s", 1, x.num_items() + 1);
   auto users = seqrec::test::from_vector<Space, seqrec::id_t>({0});
   CHECK_THROWS_WITH(model.score_all(space, users, scores), Catch::Contains("set_scoring_windows"));
+
+  // The loss chosen at run time: a candidate loss trains as the static one does (same seed, same steps, same values);
+  // the whole-catalogue softmax is refused by name (the context head gates each sampled candidate).
+  using Runtime = seqrec::losses::RuntimeLoss<float, Space>;
+  using RuntimeContext = seqrec::ContextRecommender<Encoder, Runtime>;
+  CHECK_THROWS_WITH(RuntimeContext(space, x.num_items(), cfg, 1, table_of(space, x, "time", nullptr),
+                                   split.train_sequences, make, 0, Runtime::make("ce")),
+                    Catch::Contains("ce is a catalogue loss"));
+  RuntimeContext chosen(space, x.num_items(), cfg, 1, table_of(space, x, "time", nullptr), split.train_sequences, make,
+                        0, Runtime::make("bce"));
+  const auto history = seqrec::data::make_user_history(space, split.train_sequences);
+  seqrec::data::SequenceBatcher<Space> batcher(space, split.train_sequences,
+                                               seqrec::data::UniformNegativeSampler<Space>(history));
+  seqrec::data::EpochShuffler<Space> shuffler(
+      space, seqrec::data::EpochShuffler<Space>::trainable_users(split.train_sequences), 9);
+  seqrec::data::SequenceBatch<Space> batch(space, cfg.batch, kLen, 1);
+  for (int e = 0; e < 3; ++e) {
+    shuffler.shuffle(space, e);
+    for (index_t b = 0; b < shuffler.num_batches(cfg.batch); ++b) {
+      batcher.build(space, shuffler.batch(b, cfg.batch), batch, seqrec::RandomStream(2, e * 100 + b));
+      const double a = model.train_step(space, batch, model.random().next()).value;
+      CHECK(chosen.train_step(space, batch, chosen.random().next()).value == a);
+    }
+  }
 }

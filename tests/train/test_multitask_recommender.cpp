@@ -9,6 +9,8 @@
 #include <seqrec/data/split.hpp>
 #include <seqrec/eval/full.hpp>
 #include <seqrec/eval/sampled.hpp>
+#include <seqrec/losses/bpr.hpp>
+#include <seqrec/losses/registry.hpp>
 #include <seqrec/multitask_recommender.hpp>
 #include <seqrec/sequence/sasrec_encoder.hpp>
 #include <seqrec/sequential_recommender.hpp>
@@ -165,6 +167,66 @@ TEMPLATE_TEST_CASE("multi-task recommender: a zero-weighted attribute task keeps
   for (int u = 0; u < 4; ++u)
     for (index_t i = 1; i <= s.x.num_items(); ++i)
       CHECK(hb(u, i) == Approx(ha(u, i)).epsilon(10 * tol).margin(10 * tol));
+}
+
+TEMPLATE_TEST_CASE("multi-task model: head, next-item loss and optimizer are policies",
+                   "[train][multitask][recommender]", SEQREC_TEST_BACKENDS) {
+  using Space = typename TestType::space;
+  using T = typename TestType::scalar;
+  using Encoder = seqrec::sequence::SelfAttentionEncoder<T, Space>;
+  using Head = seqrec::heads::DotProduct<T, Space>;
+  using Attr = seqrec::heads::AttributeTask<T, Space>;
+  constexpr index_t negatives = 8;
+  Setup<T, Space> s;
+  s.cfg.negatives = negatives;
+  s.batch = seqrec::data::SequenceBatch<Space>(s.space, kBatch, 10, negatives);
+
+  // BPR-max with its regulariser, and the attribute task at weight 0: the plain model's trajectory.
+  using BprMax = sl::BprMax<T, Space>;
+  seqrec::SequentialRecommender<Encoder, Head, BprMax> plain(s.space, s.x.num_items(), s.cfg, 11, s.make_encoder(),
+                                                             {.loss = BprMax(T(0.5))});
+  seqrec::MultiTaskModel<Encoder, sl::Weighted<2>, std::tuple<Attr>, Head, BprMax> multi(
+      s.space, s.x.num_items(), s.cfg, 11, s.attributes, sl::Weighted<2>({1.0, 0.0}), s.make_encoder(),
+      {.loss = BprMax(T(0.5))});
+  const auto a = s.train(plain, 2, [](auto&) {});
+  const auto b = s.train(multi, 2, [](auto& m) { m.end_epoch(); });
+  REQUIRE(a.size() == b.size());
+  const double tol = std::is_same_v<Space, Kokkos::Serial> ? 0.0 : (sizeof(T) == 4 ? 1e-3 : 1e-8);
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(b[i] == Approx(a[i]).epsilon(tol).margin(tol));
+  // A different regulariser is a different objective: the policy instance is the one used.
+  seqrec::MultiTaskModel<Encoder, sl::Weighted<2>, std::tuple<Attr>, Head, BprMax> other(
+      s.space, s.x.num_items(), s.cfg, 11, s.attributes, sl::Weighted<2>({1.0, 0.0}), s.make_encoder(),
+      {.loss = BprMax(T(2))});
+  const auto c = s.train(other, 1, [](auto& m) { m.end_epoch(); });
+  CHECK(c.front() != a.front());
+
+  // Chosen at run time: sampled softmax learns the next item beside the attributes.
+  using Runtime = sl::RuntimeLoss<T, Space>;
+  using Model = seqrec::MultiTaskModel<Encoder, sl::UncertaintyWeighting<2>, std::tuple<Attr>, Head, Runtime>;
+  sl::LossOptions<T, Space> lo;
+  lo.negatives = negatives;
+  lo.num_items = s.x.num_items();
+  Model ssm(s.space, s.x.num_items(), s.cfg, 3, s.attributes, sl::UncertaintyWeighting<2>(), s.make_encoder(),
+            {.loss = Runtime::make("sampled-softmax", lo)});
+  CHECK(ssm.loss().name() == "sampled-softmax");
+  s.probe_batch();
+  const auto first = ssm.evaluate_losses(s.space, s.batch);
+  s.train(ssm, 5, [](auto& m) { m.end_epoch(); });
+  s.probe_batch();
+  const auto last = ssm.evaluate_losses(s.space, s.batch);
+  INFO("sampled softmax " << first[0] << " -> " << last[0] << ", attributes " << first[1] << " -> " << last[1]);
+  CHECK(first[0] > 0.8 * std::log(double(1 + negatives)));  // near uniform over target + negatives at the start
+  CHECK(last[0] < 0.5 * first[0]);
+  CHECK(last[1] < 0.6 * first[1]);
+
+  // The whole-catalogue softmax is refused by name (the combinator weights the sampled candidates' gradient).
+  try {
+    Model ce(s.space, s.x.num_items(), s.cfg, 3, s.attributes, sl::UncertaintyWeighting<2>(), s.make_encoder(),
+             {.loss = Runtime::make("ce", lo)});
+    FAIL("a catalogue loss was accepted");
+  } catch (const seqrec::Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("ce is a catalogue loss"));
+  }
 }
 
 TEMPLATE_TEST_CASE("multi-task recommender: the attribute loss falls and every combinator logs its weights",
