@@ -22,6 +22,7 @@
 #include <seqrec/completion/ease.hpp>
 #include <seqrec/completion/item_knn.hpp>
 #include <seqrec/completion/popularity.hpp>
+#include <seqrec/completion/registry.hpp>
 #include <seqrec/completion/strategy.hpp>
 #include <seqrec/core.hpp>
 #include <seqrec/data/readers.hpp>
@@ -43,6 +44,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -284,6 +286,56 @@ int run_rmse(const Options& o, const seqrec::data::Interactions& data) {
   return 0;
 }
 
+// One strategy from the options: its configuration, then the top-K protocols. The variants a template argument picks
+// (ALS's solver, item-kNN's similarity) are chosen here from their flags.
+template <class S>
+int run_method(std::type_identity<S>, const Options& o, const seqrec::data::Interactions& data) {
+  namespace c = seqrec::completion;
+  using T = typename S::scalar_type;
+  using Space = typename S::execution_space;
+  if constexpr (std::is_same_v<S, c::BprMf<T, Space>>) {
+    S s(sgd_options<typename S::Options>(o));
+    return run_topk(o, data, s, S::name);
+  } else if constexpr (std::is_same_v<S, c::BiasedSvd<T, Space>>) {
+    S s(svd_options<T>(o));
+    return run_topk(o, data, s, S::name);
+  } else if constexpr (std::is_same_v<S, c::Ease<T, Space>>) {
+    S s(ease_options<typename S::Options>(o));
+    return run_topk(o, data, s, S::name);
+  } else {
+    static_assert(std::is_default_constructible_v<S>, "seqrec-complete: say how this strategy is configured");
+    S s;
+    return run_topk(o, data, s, S::name);
+  }
+}
+
+template <class T, class Space>
+int run_method(std::type_identity<seqrec::completion::ImplicitAls<T, Space>>, const Options& o,
+               const seqrec::data::Interactions& data) {
+  namespace c = seqrec::completion;
+  if (o.cholesky) {
+    c::ImplicitAls<T, Space, c::Cholesky> s(als_options<T, Space, c::Cholesky>(o));
+    return run_topk(o, data, s, c::ImplicitAls<T, Space>::name);
+  }
+  c::ImplicitAls<T, Space, c::ConjugateGradient> s(als_options<T, Space, c::ConjugateGradient>(o));
+  return run_topk(o, data, s, c::ImplicitAls<T, Space>::name);
+}
+
+template <class T, class Space>
+int run_method(std::type_identity<seqrec::completion::ItemKnn<T, Space>>, const Options& o,
+               const seqrec::data::Interactions& data) {
+  namespace c = seqrec::completion;
+  auto run = [&](auto similarity) {
+    using S = c::ItemKnn<T, Space, decltype(similarity)>;
+    S s(knn_options<typename S::Options>(o));
+    return run_topk(o, data, s, S::name);
+  };
+  if (o.similarity == "asymmetric") return run(c::AsymmetricCosine{});
+  if (o.similarity == "bm25") return run(c::Bm25Cosine{});
+  SEQREC_REQUIRE(o.similarity == "cosine", "seqrec-complete: unknown --similarity '", o.similarity, "'");
+  return run(c::Cosine{});
+}
+
 template <class T>
 int dispatch(const Options& o, const seqrec::data::Interactions& data) {
   using Space = Kokkos::DefaultExecutionSpace;
@@ -293,43 +345,8 @@ int dispatch(const Options& o, const seqrec::data::Interactions& data) {
                    o.method);
     return run_rmse<T>(o, data);
   }
-  if (o.method == "poprec") {
-    c::PopRec<T, Space> s;
-    return run_topk(o, data, s, "poprec");
-  }
-  if (o.method == "als") {
-    if (o.cholesky) {
-      c::ImplicitAls<T, Space, c::Cholesky> s(als_options<T, Space, c::Cholesky>(o));
-      return run_topk(o, data, s, "als");
-    }
-    c::ImplicitAls<T, Space, c::ConjugateGradient> s(als_options<T, Space, c::ConjugateGradient>(o));
-    return run_topk(o, data, s, "als");
-  }
-  if (o.method == "bpr") {
-    c::BprMf<T, Space> s(sgd_options<typename c::BprMf<T, Space>::Options>(o));
-    return run_topk(o, data, s, "bpr");
-  }
-  if (o.method == "svd") {
-    c::BiasedSvd<T, Space> s(svd_options<T>(o));
-    return run_topk(o, data, s, "svd");
-  }
-  if (o.method == "ease") {
-    c::Ease<T, Space> s(ease_options<typename c::Ease<T, Space>::Options>(o));
-    return run_topk(o, data, s, "ease");
-  }
-  if (o.similarity == "asymmetric") {
-    using S = c::ItemKnn<T, Space, c::AsymmetricCosine>;
-    S s(knn_options<typename S::Options>(o));
-    return run_topk(o, data, s, "itemknn");
-  }
-  if (o.similarity == "bm25") {
-    using S = c::ItemKnn<T, Space, c::Bm25Cosine>;
-    S s(knn_options<typename S::Options>(o));
-    return run_topk(o, data, s, "itemknn");
-  }
-  using S = c::ItemKnn<T, Space, c::Cosine>;
-  S s(knn_options<typename S::Options>(o));
-  return run_topk(o, data, s, "itemknn");
+  // Every strategy of the registry (completion/registry.hpp) by its name; an unknown name is an error.
+  return c::with_strategy<T, Space>(o.method, [&](auto id) { return run_method(id, o, data); });
 }
 
 }  // namespace
@@ -338,8 +355,9 @@ int main(int argc, char* argv[]) {
   Options o;
   CLI::App app{"seqrec-complete: fit and evaluate a sparse-completion strategy"};
   seqrec::tools::add_data_options(app, o.data, /*with_weights=*/true);
-  app.add_option("--method", o.method, "poprec | itemknn | als | bpr | svd | ease")
-      ->check(CLI::IsMember({"poprec", "itemknn", "als", "bpr", "svd", "ease"}));
+  const auto methods = seqrec::completion::strategy_name_list<float, Kokkos::DefaultExecutionSpace>();
+  app.add_option("--method", o.method, seqrec::completion::strategy_names<float, Kokkos::DefaultExecutionSpace>())
+      ->check(CLI::IsMember(methods));
   app.add_option("--protocol", o.protocol, "sampled | full | both | rmse-folds")
       ->check(CLI::IsMember({"sampled", "full", "both", "rmse-folds"}));
   app.add_option("--target", o.target, "test (fit on train + validation items) | valid (fit on train)")
