@@ -2,10 +2,18 @@
 #include "support/gradcheck.hpp"
 
 #include <seqrec/losses/binary_cross_entropy.hpp>
+#include <seqrec/losses/bpr.hpp>
+#include <seqrec/losses/cross_entropy.hpp>
+#include <seqrec/losses/gbce.hpp>
+#include <seqrec/losses/mse.hpp>
+#include <seqrec/losses/registry.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <vector>
 
 TEMPLATE_TEST_CASE("binary cross-entropy with sampled negatives: value and gradient", "[losses][grad]",
                    SEQREC_TEST_BACKENDS) {
@@ -47,14 +55,6 @@ TEMPLATE_TEST_CASE("binary cross-entropy with sampled negatives: value and gradi
 }
 
 // ---- softmax cross-entropy, pairwise ranking losses, mean squared error ----
-
-#include <seqrec/losses/bpr.hpp>
-#include <seqrec/losses/cross_entropy.hpp>
-#include <seqrec/losses/mse.hpp>
-
-#include <algorithm>
-#include <limits>
-#include <vector>
 
 namespace {
 
@@ -363,9 +363,6 @@ TEMPLATE_TEST_CASE("mean squared error with a row mask", "[losses][grad]", SEQRE
 }
 
 // ---- gBCE, the per-item log-Q table, the registry ----
-
-#include <seqrec/losses/gbce.hpp>
-#include <seqrec/losses/registry.hpp>
 
 TEMPLATE_TEST_CASE("gBCE: value and gradient, beta 1 is BCE, beta from the sampling rate", "[losses][grad]",
                    SEQREC_TEST_BACKENDS) {
