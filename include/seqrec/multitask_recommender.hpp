@@ -145,7 +145,8 @@ struct AuxTasks<Encoder> {
 };
 template <class Tuple, class T, class Space>
 struct AuxTraits {
-  static_assert(sizeof(Tuple) == 0, "seqrec: MultiTaskModel's Tasks is a std::tuple of auxiliary tasks");
+  static_assert(std::is_void_v<Tuple> && !std::is_void_v<Tuple>,  // false, but only when instantiated
+                "seqrec: MultiTaskModel's Tasks is a std::tuple of auxiliary tasks");
 };
 template <class... A, class T, class Space>
 struct AuxTraits<std::tuple<A...>, T, Space> {
@@ -218,9 +219,9 @@ class MultiTaskModel : public ModelCore<Encoder, Optimizer> {
     SEQREC_REQUIRE(traits::hidden_gradients || !grad_norms_needed(),
                    "MultiTaskRecommender: GradNorm balances the tasks' gradients on the encoder's hidden states, and "
                    "the item-item task has none (it trains the item table): choose another combinator");
+    this->require_candidate_loss(loss_, "the combinator weights the candidates' gradient");
     // A stream the RandomSource never reaches (it counts up from 0), so every later draw matches
     // SequentialRecommender's.
-    this->require_candidate_loss(loss_, "the combinator weights the candidates' gradient");
     each_task([&](auto index, auto& task) { task.init(space, this->rng_.stream(attribute_init_stream + index)); });
     this->finish(space, std::nullopt, policies.optimizer);
     epoch_sum_.fill(0.0);
