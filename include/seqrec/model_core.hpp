@@ -292,28 +292,34 @@ class ModelCore {
         });
   }
 
-  // The value and gradient of a loss over the sampled candidates: a CandidateLoss, or a VisitableLoss (RuntimeLoss)
-  // holding one, which models that train on candidates only check with require_candidate_loss when built.
+  // f(the loss itself), or f(the loss a VisitableLoss (RuntimeLoss) holds): one call site for fixed and run-time
+  // losses.
+  template <class L, class F>
+  static decltype(auto) visit_loss(const L& loss, F&& f) {
+    if constexpr (losses::VisitableLoss<L>)
+      return loss.visit(std::forward<F>(f));
+    else
+      return f(loss);
+  }
+
+  // The value and gradient of a loss over the sampled candidates, for models that train on candidates only (they
+  // check a run-time loss with require_candidate_loss when built, so the catalogue branch is never taken).
   template <class L>
   static losses::LossValue candidate_loss(const Space& space, const L& loss, View2<const T, Space> scores,
                                           View2<const id_t, Space> cand, rows_type dscores) {
-    if constexpr (losses::VisitableLoss<L>)
-      return loss.visit([&](const auto& l) -> losses::LossValue {
-        if constexpr (losses::CandidateLoss<std::remove_cvref_t<decltype(l)>>)
-          return l.forward_backward(space, scores, cand, dscores);
-        else
-          return {};  // refused by require_candidate_loss
-      });
-    else
-      return loss.forward_backward(space, scores, cand, dscores);
+    return visit_loss(loss, [&](const auto& l) -> losses::LossValue {
+      if constexpr (losses::CandidateLoss<std::remove_cvref_t<decltype(l)>>)
+        return l.forward_backward(space, scores, cand, dscores);
+      else
+        return {};
+    });
   }
   template <class L>
   void require_candidate_loss(const L& loss, const char* why) const {
-    static_assert(losses::CandidateLoss<L> || losses::VisitableLoss<L>, "seqrec: this model takes a candidate loss");
     if constexpr (losses::VisitableLoss<L>)
-      SEQREC_REQUIRE(loss.visit([](const auto& l) { return losses::CandidateLoss<std::remove_cvref_t<decltype(l)>>; }),
-                     who_, ": the next-item loss must score the sampled candidates (", loss.name(),
-                     " is a catalogue loss; ", why, ")");
+      SEQREC_REQUIRE(
+          visit_loss(loss, [](const auto& l) { return losses::CandidateLoss<std::remove_cvref_t<decltype(l)>>; }), who_,
+          ": the next-item loss must score the sampled candidates (", loss.name(), " is a catalogue loss; ", why, ")");
   }
 
   // The next-item loss of the packed step with `head` and `loss` (a CandidateLoss over the sampled candidates, or

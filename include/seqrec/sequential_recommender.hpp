@@ -86,7 +86,8 @@ class SequentialRecommender : public ModelCore<Encoder, Optimizer> {
   losses::LossValue train_step(const Space& space, const data::SequenceBatch<Space>& batch, RandomStream step,
                                Sync&& sync = {}) {
     const auto& items = this->forward_encoder(space, batch, step);
-    const auto loss = visit_loss([&](const auto& l) { return this->next_item_loss(space, head_, l, items); });
+    const auto loss =
+        Core::visit_loss(loss_, [&](const auto& l) { return this->next_item_loss(space, head_, l, items); });
     this->require_finite_loss(space, loss.value);
     this->backward_encoder(space, batch, step);
     const losses::LossValue reported = sync(space, *this, batch, loss);
@@ -108,14 +109,6 @@ class SequentialRecommender : public ModelCore<Encoder, Optimizer> {
   }
 
  private:
-  template <class F>
-  losses::LossValue visit_loss(F&& f) {
-    if constexpr (losses::VisitableLoss<Loss>)
-      return loss_.visit(std::forward<F>(f));
-    else
-      return f(loss_);
-  }
-
   Head head_;
   Loss loss_;
 };

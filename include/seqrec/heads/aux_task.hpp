@@ -25,9 +25,10 @@ concept aux_task_traits = requires {
   { A::has_hidden_gradient } -> std::convertible_to<bool>;
 };
 template <class A, class T, class Space>
-concept aux_task_constructor = std::constructible_from < A,
-        const Space&, ParameterSet<T, Space>
-&, index_t, index_t, const typename A::data_type&, index_t > ;
+concept aux_task_constructor = requires(const Space& space, ParameterSet<T, Space>& params, index_t n,
+                                        const typename A::data_type& data) {
+  A(space, params, n, n, data, n);  // (space, params, dim, num_items, data, rows)
+};
 }  // namespace detail
 
 template <class A, class T, class Space>
